@@ -1,0 +1,32 @@
+# Two commands on a fresh machine (each creates .venv and installs the pinned versions first):
+#   make book   executes every chapter and builds the HTML book into _build/html
+#   make test   runs every test: ruff, course_lib unit tests, nbval over every chapter,
+#               the book build with warnings as errors, and the browser test of the built book
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+export COURSE_PROGRESS := 0
+export PYTHONHASHSEED := 0
+
+.PHONY: book test setup students clean
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python tools/sync_notebooks.py --check
+	$(BIN)/python -m pytest -p no:cacheprovider tests notebooks --nbval-lax --durations=15
+
+clean:
+	rm -rf _build student

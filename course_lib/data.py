@@ -1,0 +1,224 @@
+"""Synthetic image-regression datasets, made on the fly and seeded (no downloads).
+
+Every generator is vectorised (no Python loop over images), returns raw pixel values in
+[0, 255] as ``float32`` tensors of shape (N, 3, H, W), and gives bit-identical output for the
+same seed on the same machine.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+
+from ._checks import check_finite, check_images, check_number, check_positive_int
+
+DATASETS = ("boxes", "dishes")
+CONCENTRATION_RANGE = (80.0, 350.0)
+
+
+def _generator(seed: int) -> torch.Generator:
+    check_positive_int(seed, "seed", minimum=0)
+    return torch.Generator().manual_seed(int(seed))
+
+
+def make_box_dataset(n: int, image_size: int = 32, box_size: int | None = None, seed: int = 0
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images with one coloured square on a black background; target its (x, y) centre in pixels.
+
+    This is the task of the Keras question behind chapter 2. Returns ``x`` of shape
+    (n, 3, image_size, image_size) with raw pixel values in [0, 255] and ``y`` of shape (n, 2)
+    holding the centre (column, row) of the square, in pixels.
+    """
+    n = check_positive_int(n, "n")
+    image_size = check_positive_int(image_size, "image_size", minimum=4)
+    box_size = max(2, image_size // 8) if box_size is None else check_positive_int(box_size, "box_size")
+    if box_size >= image_size:
+        raise ValueError(f"box_size must be smaller than image_size ({image_size}), got {box_size}")
+    g = _generator(seed)
+    span = image_size - box_size + 1
+    left = torch.randint(0, span, (n,), generator=g)
+    top = torch.randint(0, span, (n,), generator=g)
+    colour = 128.0 + 127.0 * torch.rand(n, 3, generator=g)
+    pos = torch.arange(image_size)
+    in_x = (pos[None, :] >= left[:, None]) & (pos[None, :] < left[:, None] + box_size)
+    in_y = (pos[None, :] >= top[:, None]) & (pos[None, :] < top[:, None] + box_size)
+    mask = (in_y[:, :, None] & in_x[:, None, :]).float()
+    x = mask[:, None] * colour[:, :, None, None]
+    centre = (box_size - 1) / 2.0
+    y = torch.stack([left + centre, top + centre], dim=1).float()
+    return x.float(), y
+
+
+def _dish_colour(t: torch.Tensor) -> torch.Tensor:
+    """Liquid colour (RGB in [0, 1]) for concentration fraction t in [0, 1]: straw yellow to purple."""
+    low = torch.tensor([0.92, 0.82, 0.30])
+    high = torch.tensor([0.45, 0.12, 0.55])
+    return low + t[:, None] * (high - low)
+
+
+def make_dish_dataset(n: int, image_size: int = 32, seed: int = 0, label_noise: float = 0.0,
+                      pixel_noise: float = 6.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """A round dish photographed at a random rotation and flip; target a concentration in 80..350.
+
+    The concentration sets the colour of the liquid and the width of a crescent of precipitate on
+    one side of the dish. Nuisances: the dish's rotation (any angle) and mirror flip, its position
+    and size, the overall lighting and white balance, a lighting gradient, a label tab on the rim
+    (so the picture is not symmetric) and pixel noise. The white rim is a colour reference, so the
+    concentration can be read despite the lighting, but only by a model that compares regions.
+
+    ``label_noise`` (in concentration units) adds noise to the target that no image shows, which
+    caps the R² any model can reach (chapter 3). Returns ``x`` (n, 3, S, S) in [0, 255] and ``y`` (n, 1).
+    """
+    n = check_positive_int(n, "n")
+    size = check_positive_int(image_size, "image_size", minimum=8)
+    label_noise = check_number(label_noise, "label_noise", low=0.0)
+    pixel_noise = check_number(pixel_noise, "pixel_noise", low=0.0)
+    g = _generator(seed)
+
+    def uniform(lo: float, hi: float, *shape: int) -> torch.Tensor:
+        return lo + (hi - lo) * torch.rand(*(shape or (n,)), generator=g)
+
+    t = torch.rand(n, generator=g)
+    angle = uniform(0.0, 2 * math.pi)
+    flip = (torch.rand(n, generator=g) < 0.5).float() * 2 - 1
+    cx, cy = uniform(-0.08, 0.08), uniform(-0.08, 0.08)
+    radius = uniform(0.62, 0.74)
+    gain = uniform(0.65, 1.15)
+    tint = uniform(0.9, 1.1, n, 3)
+    grad_dir = uniform(0.0, 2 * math.pi)
+    grad_amp = uniform(0.0, 0.25)
+    table = uniform(0.25, 0.45, n)[:, None] * torch.tensor([1.0, 0.85, 0.7])
+
+    coords = (torch.arange(size) + 0.5) / size * 2 - 1
+    v, u = torch.meshgrid(coords, coords, indexing="ij")
+    u, v = u[None], v[None]
+    du, dv = u - cx[:, None, None], v - cy[:, None, None]
+    cos, sin = torch.cos(angle)[:, None, None], torch.sin(angle)[:, None, None]
+    cu = (cos * du + sin * dv) * flip[:, None, None]
+    cv = -sin * du + cos * dv
+    r = torch.sqrt(cu**2 + cv**2)
+    rad = radius[:, None, None]
+
+    liquid = (r < 0.88 * rad).float()
+    rim = ((r >= 0.88 * rad) & (r < rad)).float()
+    sediment_edge = rad * (0.75 - 0.9 * t[:, None, None])
+    sediment = liquid * (cu > sediment_edge).float() * (cv > -0.6 * rad).float()
+    tab = ((cu > 0.1 * rad) & (cu < 0.5 * rad) & (cv < -rad) & (cv > -rad - 0.18)).float()
+
+    colour = _dish_colour(t)[:, :, None, None]
+    precipitate = colour * 0.55 + 0.25
+    img = table[:, :, None, None] * (1 - liquid - rim - tab)[:, None]
+    img = img + torch.tensor([0.95, 0.95, 0.95])[None, :, None, None] * rim[:, None]
+    img = img + torch.tensor([0.15, 0.35, 0.75])[None, :, None, None] * tab[:, None]
+    img = img + colour * (liquid - sediment)[:, None] + precipitate * sediment[:, None]
+
+    light = 1 + grad_amp[:, None, None] * (torch.cos(grad_dir)[:, None, None] * u
+                                           + torch.sin(grad_dir)[:, None, None] * v)
+    img = img * (gain[:, None] * tint)[:, :, None, None] * light[:, None]
+    img = 255.0 * img + pixel_noise * torch.randn(img.shape, generator=g)
+    x = img.clamp(0.0, 255.0).float()
+
+    lo, hi = CONCENTRATION_RANGE
+    y = lo + (hi - lo) * t
+    if label_noise > 0:
+        y = y + label_noise * torch.randn(n, generator=g)
+    return x, y.float()[:, None]
+
+
+def make_dataset(name: str, n: int, image_size: int = 32, seed: int = 0, **kwargs: float
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Make a course dataset by name: ``'boxes'`` or ``'dishes'`` (see their generators)."""
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a string, got {type(name).__name__}")
+    if name == "boxes":
+        return make_box_dataset(n, image_size=image_size, seed=seed, **kwargs)
+    if name == "dishes":
+        return make_dish_dataset(n, image_size=image_size, seed=seed, **kwargs)
+    raise ValueError(f"name must be one of {DATASETS}, got {name!r}")
+
+
+def train_val_split(x: torch.Tensor, y: torch.Tensor, n_val: int
+                    ) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+    """Split into ``(x_train, y_train), (x_val, y_val)``, the last ``n_val`` samples for validation.
+
+    The generators draw samples independently, so the split needs no shuffling.
+    """
+    check_images(x, "x")
+    if not isinstance(y, torch.Tensor):
+        raise TypeError(f"y must be a torch.Tensor, got {type(y).__name__}")
+    if y.shape[0] != x.shape[0]:
+        raise ValueError(f"x and y must have the same number of samples, got {x.shape[0]} and {y.shape[0]}")
+    n_val = check_positive_int(n_val, "n_val")
+    if n_val >= x.shape[0]:
+        raise ValueError(f"n_val must be smaller than the number of samples ({x.shape[0]}), got {n_val}")
+    cut = x.shape[0] - n_val
+    return (x[:cut], y[:cut]), (x[cut:], y[cut:])
+
+
+@dataclass
+class Standardizer:
+    """Subtract a mean and divide by a standard deviation, fitted on training data only.
+
+    For images (N, C, H, W) the statistics are per channel; for targets (N,) or (N, k) per column.
+    Fit it once on the training set, keep it with the model (``state_dict``), and use the same
+    object for training, validation and test data.
+    """
+
+    mean: torch.Tensor | None = field(default=None)
+    std: torch.Tensor | None = field(default=None)
+
+    @property
+    def fitted(self) -> bool:
+        """Whether :meth:`fit` (or :meth:`load_state_dict`) has been called."""
+        return self.mean is not None
+
+    @staticmethod
+    def _dims(t: torch.Tensor) -> tuple[int, ...]:
+        return (0, 2, 3) if t.ndim == 4 else (0,)
+
+    def fit(self, data: torch.Tensor) -> Standardizer:
+        """Compute the mean and standard deviation of ``data``; returns ``self``."""
+        if not isinstance(data, torch.Tensor) or not data.is_floating_point():
+            raise TypeError("data must be a floating-point torch.Tensor")
+        if data.ndim not in (1, 2, 4) or data.shape[0] < 2:
+            raise ValueError(f"data must be (N,), (N, k) or (N, C, H, W) with N >= 2, got {tuple(data.shape)}")
+        check_finite(data, "data")
+        dims = self._dims(data)
+        self.mean = data.mean(dim=dims, keepdim=True).detach()
+        self.std = data.std(dim=dims, keepdim=True).clamp_min(1e-8).detach()
+        return self
+
+    def _stats(self, data: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if not self.fitted:
+            raise ValueError("this Standardizer is not fitted yet: call .fit(training_data) first")
+        if not isinstance(data, torch.Tensor):
+            raise TypeError(f"data must be a torch.Tensor, got {type(data).__name__}")
+        if data.ndim != self.mean.ndim or data.shape[1:2] != self.mean.shape[1:2]:
+            raise ValueError(f"data of shape {tuple(data.shape)} does not match the fitted shape "
+                             f"{tuple(self.mean.shape)}")
+        return self.mean.to(data.device), self.std.to(data.device)
+
+    def transform(self, data: torch.Tensor) -> torch.Tensor:
+        """Return ``(data - mean) / std``."""
+        mean, std = self._stats(data)
+        return (data - mean) / std
+
+    def inverse_transform(self, data: torch.Tensor) -> torch.Tensor:
+        """Return ``data * std + mean``: undo :meth:`transform`."""
+        mean, std = self._stats(data)
+        return data * std + mean
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """The fitted statistics, to save next to a model's weights."""
+        if not self.fitted:
+            raise ValueError("this Standardizer is not fitted yet: call .fit(training_data) first")
+        return {"mean": self.mean.cpu(), "std": self.std.cpu()}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> Standardizer:
+        """Restore statistics saved by :meth:`state_dict`; returns ``self``."""
+        if not isinstance(state, dict) or set(state) != {"mean", "std"}:
+            raise ValueError("state must be a dict with keys 'mean' and 'std'")
+        self.mean, self.std = state["mean"].clone(), state["std"].clone()
+        return self

@@ -1,0 +1,123 @@
+"""Exercise checks: ``check(exercise_id, answer)`` says right, or wrong with a hint.
+
+A check never lets a student's mistake end in a bare traceback: an answer that raises, has the
+wrong type or is missing gets a sentence and a hint. Each chapter registers its exercises here
+with :func:`exercise`; ``EXERCISES`` lists them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+Checker = Callable[[Any], tuple[bool, str]]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The verdict of a check: ``ok`` and a message (with a hint when not ok)."""
+
+    exercise: str
+    ok: bool
+    message: str
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __str__(self) -> str:
+        mark = "✓ right" if self.ok else "✗ not yet"
+        return f"Exercise {self.exercise}: {mark}. {self.message}"
+
+
+@dataclass(frozen=True)
+class _Exercise:
+    checker: Checker
+    hint: str
+
+
+EXERCISES: dict[str, _Exercise] = {}
+
+
+def exercise(exercise_id: str, hint: str) -> Callable[[Checker], Checker]:
+    """Register ``checker(answer) -> (ok, message)`` under ``exercise_id`` with a general hint."""
+
+    def register(checker: Checker) -> Checker:
+        EXERCISES[exercise_id] = _Exercise(checker, hint)
+        return checker
+
+    return register
+
+
+def check(exercise_id: str, answer: Any, verbose: bool = True) -> CheckResult:
+    """Check ``answer`` to exercise ``exercise_id`` (e.g. ``"01.1"``), print and return the verdict."""
+    if exercise_id not in EXERCISES:
+        raise ValueError(f"exercise_id must be one of {sorted(EXERCISES)}, got {exercise_id!r}")
+    ex = EXERCISES[exercise_id]
+    if answer is None or answer is Ellipsis:
+        result = CheckResult(exercise_id, False, f"No answer yet. Hint: {ex.hint}")
+    else:
+        try:
+            ok, message = ex.checker(answer)
+        except Exception as exc:  # a student's code may fail in any way: turn it into a hint
+            ok, message = False, f"Your answer raised {type(exc).__name__}: {exc}."
+        result = CheckResult(exercise_id, ok, message if ok else f"{message} Hint: {ex.hint}")
+    if verbose:
+        print(result)
+    return result
+
+
+def _close(a: Any, b: float, tol: float) -> bool:
+    return isinstance(a, (int, float)) and not isinstance(a, bool) and math.isfinite(a) and abs(a - b) <= tol
+
+
+def _random_pairs(k: int = 3) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    g = torch.Generator().manual_seed(1234)
+    pairs = []
+    for i in range(k):
+        y = 10 * torch.rand(50 + 10 * i, generator=g) + 3
+        pairs.append((y + torch.randn(y.shape, generator=g) * (i + 1) + i, y))
+    return pairs
+
+
+# ----- chapter 1 -------------------------------------------------------------------------------
+
+@exercise("01.1", "R² = 1 - sum((y - pred)**2) / sum((y - mean(y))**2): the mean is the target's.")
+def _check_r2_function(fn: Any) -> tuple[bool, str]:
+    from .metrics import r2
+
+    if not callable(fn):
+        return False, f"Expected a function my_r2(pred, target), got {type(fn).__name__}."
+    for pred, target in _random_pairs():
+        got, want = float(fn(pred, target)), r2(pred, target)
+        if not _close(got, want, 1e-6):
+            return False, f"On a test case your function gave {got:.4f}, the right value is {want:.4f}."
+    return True, "Your R² matches course_lib.r2 on every test case."
+
+
+@exercise("01.2", "The best constant is the mean of y; its MSE is the mean of (y - mean(y))**2, i.e. Var(y).")
+def _check_baseline_function(fn: Any) -> tuple[bool, str]:
+    from .metrics import baseline_mse
+
+    if not callable(fn):
+        return False, f"Expected a function mean_predictor_mse(y), got {type(fn).__name__}."
+    for _, target in _random_pairs():
+        got, want = float(fn(target)), baseline_mse(target)
+        if not _close(got, want, 1e-6 * max(1.0, want)):
+            return False, f"On a test case your function gave {got:.4f}, the right value is {want:.4f}."
+    return True, "Your baseline matches Var(y) on every test case."
+
+
+@exercise("01.3", "pred - mean = 0.5 (y - mean): the residual is 0.5 (y - mean), so MSE = 0.25 Var(y).")
+def _check_shrunk_predictor(answer: Any) -> tuple[bool, str]:
+    if not isinstance(answer, dict) or not {"slope", "r2"} <= set(answer):
+        return False, "Expected a dict with keys 'slope' and 'r2'."
+    ok_slope = _close(answer["slope"], 0.5, 0.01)
+    ok_r2 = _close(answer["r2"], 0.75, 0.01)
+    if ok_slope and ok_r2:
+        return True, "Slope 0.5 and R² 0.75: a shrunk predictor keeps a high R² with a slope far from 1."
+    wrong = [k for k, ok in (("slope", ok_slope), ("r2", ok_r2)) if not ok]
+    return False, f"Your {' and '.join(wrong)} is off."

@@ -1,0 +1,133 @@
+"""Models used across the chapters: small, documented, built from plain PyTorch layers."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ._checks import check_number, check_positive_int
+
+POOLS = ("flatten", "avg")
+
+
+def _check_image_size(image_size: int, factor: int) -> int:
+    image_size = check_positive_int(image_size, "image_size")
+    if image_size % factor:
+        raise ValueError(f"image_size must be a multiple of {factor}, got {image_size}")
+    return image_size
+
+
+class KerasBoxCNN(nn.Module):
+    """The model of the Keras question (chapter 2), layer for layer.
+
+    Conv(32, 5x5, stride 2) -> Conv(64, 5x5, stride 2) -> Conv(128, 5x5, stride 2), each with
+    ReLU and 'same' padding; Flatten; Dense(100, ReLU); Dense(n_outputs, linear). Weights use
+    Keras's defaults (Glorot-uniform kernels, zero biases).
+    """
+
+    def __init__(self, image_size: int = 32, n_outputs: int = 2, in_channels: int = 3) -> None:
+        super().__init__()
+        image_size = _check_image_size(image_size, 8)
+        n_outputs = check_positive_int(n_outputs, "n_outputs")
+        in_channels = check_positive_int(in_channels, "in_channels")
+        self.features = nn.Sequential(
+            nn.Conv2d(in_channels, 32, 5, stride=2, padding=2), nn.ReLU(),
+            nn.Conv2d(32, 64, 5, stride=2, padding=2), nn.ReLU(),
+            nn.Conv2d(64, 128, 5, stride=2, padding=2), nn.ReLU(),
+        )
+        self.head = nn.Sequential(
+            nn.Flatten(), nn.Linear(128 * (image_size // 8) ** 2, 100), nn.ReLU(), nn.Linear(100, n_outputs)
+        )
+        for module in self.modules():
+            if isinstance(module, (nn.Conv2d, nn.Linear)):
+                nn.init.xavier_uniform_(module.weight)
+                nn.init.zeros_(module.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Map images (N, C, H, W) to outputs (N, n_outputs)."""
+        return self.head(self.features(x))
+
+
+def conv_block(c_in: int, c_out: int, n_convs: int = 1, batch_norm: bool = True) -> nn.Sequential:
+    """``n_convs`` 3x3 convolutions (+ batch norm) + ReLU, then a 2x2 max-pool."""
+    layers: list[nn.Module] = []
+    for i in range(n_convs):
+        layers.append(nn.Conv2d(c_in if i == 0 else c_out, c_out, 3, padding=1, bias=not batch_norm))
+        if batch_norm:
+            layers.append(nn.BatchNorm2d(c_out))
+        layers.append(nn.ReLU())
+    layers.append(nn.MaxPool2d(2))
+    return nn.Sequential(*layers)
+
+
+class SmallCNN(nn.Module):
+    """A sane small regression CNN: three conv blocks, then a linear head.
+
+    ``pool='flatten'`` keeps where things are in the image (needed to regress positions);
+    ``pool='avg'`` is global average pooling, which throws position away (chapter 2).
+    """
+
+    def __init__(self, image_size: int = 32, n_outputs: int = 1, width: int = 16, in_channels: int = 3,
+                 pool: str = "flatten", batch_norm: bool = True, dropout: float = 0.0) -> None:
+        super().__init__()
+        image_size = _check_image_size(image_size, 8)
+        n_outputs = check_positive_int(n_outputs, "n_outputs")
+        width = check_positive_int(width, "width")
+        in_channels = check_positive_int(in_channels, "in_channels")
+        dropout = check_number(dropout, "dropout", 0.0, 1.0)
+        if pool not in POOLS:
+            raise ValueError(f"pool must be one of {POOLS}, got {pool!r}")
+        w = width
+        self.features = nn.Sequential(
+            conv_block(in_channels, w, batch_norm=batch_norm),
+            conv_block(w, 2 * w, batch_norm=batch_norm),
+            conv_block(2 * w, 4 * w, batch_norm=batch_norm),
+        )
+        if pool == "flatten":
+            n_features = 4 * w * (image_size // 8) ** 2
+            pooling: nn.Module = nn.Flatten()
+        else:
+            n_features = 4 * w
+            pooling = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.head = nn.Sequential(pooling, nn.Dropout(dropout), nn.Linear(n_features, 64), nn.ReLU(),
+                                  nn.Linear(64, n_outputs))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Map images (N, C, H, W) to outputs (N, n_outputs)."""
+        return self.head(self.features(x))
+
+
+def output_layer(model: nn.Module) -> nn.Linear:
+    """Return the last ``nn.Linear`` layer of ``model`` (its output layer)."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    if not linears:
+        raise ValueError("model has no nn.Linear layer to use as its output layer")
+    return linears[-1]
+
+
+def init_output_bias(model: nn.Module, value: torch.Tensor | float) -> nn.Module:
+    """Set the output layer's bias to ``value`` (e.g. the training-target mean) and return ``model``.
+
+    Karpathy's recipe: start the network where the mean predictor is, so the first steps learn
+    the signal instead of the offset.
+    """
+    layer = output_layer(model)
+    if layer.bias is None:
+        raise ValueError("model's output layer has no bias")
+    value = torch.as_tensor(value, dtype=layer.bias.dtype).reshape(-1)
+    if value.numel() not in (1, layer.bias.numel()):
+        raise ValueError(f"value must have 1 or {layer.bias.numel()} entries, got {value.numel()}")
+    if not bool(torch.isfinite(value).all()):
+        raise ValueError("value holds NaN or infinite values")
+    with torch.no_grad():
+        layer.bias.copy_(value.expand_as(layer.bias).to(layer.bias.device))
+    return model
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters of ``model``."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -1,0 +1,106 @@
+"""Plots every chapter uses. Each returns the matplotlib Axes (or Figure) it drew on, with
+axis labels and a title."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from ._checks import check_images, check_pair, check_positive_int
+from .metrics import linear_fit
+from .train import History
+
+
+def _axes(ax: plt.Axes | None, figsize: tuple[float, float] = (4.5, 4.0)) -> plt.Axes:
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def _column(pred: Any, target: Any, column: int) -> tuple[np.ndarray, np.ndarray]:
+    p, y = check_pair(pred, target)
+    if not 0 <= column < p.shape[1]:
+        raise ValueError(f"column must be in [0, {p.shape[1] - 1}], got {column}")
+    return p[:, column].numpy(), y[:, column].numpy()
+
+
+def plot_pred_vs_target(pred: Any, target: Any, ax: plt.Axes | None = None, column: int = 0,
+                        title: str = "Predicted against target", label: str = "target") -> plt.Axes:
+    """Scatter of prediction against target with the y = x line and the fitted line."""
+    p, y = _column(pred, target, column)
+    ax = _axes(ax)
+    ax.scatter(y, p, s=6, alpha=0.4, label="samples")
+    lo, hi = float(min(y.min(), p.min())), float(max(y.max(), p.max()))
+    ax.plot([lo, hi], [lo, hi], "k--", lw=1, label="y = x")
+    if np.std(y) > 0:
+        fit = linear_fit(y, p)
+        xs = np.array([y.min(), y.max()])
+        ax.plot(xs, fit["slope"] * xs + fit["intercept"], "r-", lw=1.5,
+                label=f"fit: slope {fit['slope']:.2f}")
+    ax.set_xlabel(f"true {label}")
+    ax.set_ylabel(f"predicted {label}")
+    ax.set_title(title)
+    ax.legend(loc="upper left", fontsize=8)
+    return ax
+
+
+def plot_residuals(pred: Any, target: Any, ax: plt.Axes | None = None, column: int = 0,
+                   title: str = "Residuals", label: str = "target") -> plt.Axes:
+    """Residual (prediction - target) against target, with the zero line."""
+    p, y = _column(pred, target, column)
+    ax = _axes(ax)
+    ax.scatter(y, p - y, s=6, alpha=0.4)
+    ax.axhline(0.0, color="k", ls="--", lw=1)
+    ax.set_xlabel(f"true {label}")
+    ax.set_ylabel("prediction - target")
+    ax.set_title(title)
+    return ax
+
+
+def plot_learning_curves(history: History, ax: plt.Axes | None = None, title: str = "Learning curves",
+                         baseline: float | None = None, log: bool = True) -> plt.Axes:
+    """Training and validation loss per epoch; ``baseline`` draws the mean predictor's loss."""
+    if not isinstance(history, History):
+        raise TypeError(f"history must be a course_lib History, got {type(history).__name__}")
+    if history.epochs == 0:
+        raise ValueError("history is empty: train for at least one epoch")
+    ax = _axes(ax)
+    epochs = np.arange(1, history.epochs + 1)
+    ax.plot(epochs, history.train_loss, "o-", ms=3, label="train")
+    if history.val_loss:
+        ax.plot(epochs, history.val_loss, "s-", ms=3, label="validation")
+    if baseline is not None:
+        ax.axhline(baseline, color="gray", ls=":", label="mean predictor (Var y)")
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def show_images(x: torch.Tensor, y: Any = None, n: int = 8, ncols: int = 8, title: str = "Images",
+                fmt: str = "{:.0f}") -> plt.Figure:
+    """A grid of the first ``n`` images of ``x`` (raw pixels in [0, 255]) titled with their targets."""
+    check_images(x, "x")
+    n = min(check_positive_int(n, "n"), x.shape[0])
+    ncols = min(check_positive_int(ncols, "ncols"), n)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.6 * ncols, 1.8 * nrows + 0.4), squeeze=False)
+    lo, hi = float(x[:n].min()), float(x[:n].max())
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i >= n:
+            continue
+        img = ((x[i] - lo) / max(hi - lo, 1e-8)).permute(1, 2, 0).cpu().numpy()
+        ax.imshow(img.squeeze(-1) if img.shape[-1] == 1 else img, cmap="gray")
+        if y is not None:
+            target = np.atleast_1d(np.asarray(y[i].tolist() if hasattr(y[i], "tolist") else y[i]))
+            ax.set_title(", ".join(fmt.format(float(v)) for v in target), fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,90 @@
+import random
+
+import numpy as np
+import pytest
+import torch
+
+import course_lib as cl
+
+
+def test_get_device_default_is_available(monkeypatch):
+    monkeypatch.delenv("COURSE_DEVICE", raising=False)
+    dev = cl.get_device()
+    expected = "cuda" if torch.cuda.is_available() else dev.type
+    assert dev.type == expected
+    if not torch.cuda.is_available() and not torch.backends.mps.is_available():
+        assert dev.type == "cpu"
+
+
+def test_get_device_override_and_env(monkeypatch):
+    assert cl.get_device("cpu") == torch.device("cpu")
+    monkeypatch.setenv("COURSE_DEVICE", "cpu")
+    assert cl.get_device().type == "cpu"
+
+
+@pytest.mark.parametrize("bad", ["tpu", "gpu", ""])
+def test_get_device_unknown_name(bad):
+    with pytest.raises(ValueError, match="device"):
+        cl.get_device(bad or "nope")
+
+
+def test_get_device_type_error():
+    with pytest.raises(TypeError, match="device"):
+        cl.get_device(3)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_get_device_unavailable_cuda():
+    with pytest.raises(ValueError, match="cuda"):
+        cl.get_device("cuda")
+
+
+def test_get_size(monkeypatch):
+    monkeypatch.delenv("COURSE_SIZE", raising=False)
+    assert cl.get_size(device="cpu") == "fast"
+    assert cl.get_size("FULL") == "full"
+    monkeypatch.setenv("COURSE_SIZE", "full")
+    assert cl.get_size() == "full"
+    with pytest.raises(ValueError, match="size"):
+        cl.get_size("medium")
+    with pytest.raises(TypeError, match="size"):
+        cl.get_size(1)
+
+
+def test_pick():
+    assert cl.pick(1, 2, "fast") == 1
+    assert cl.pick(1, 2, "full") == 2
+
+
+def test_get_seed(monkeypatch):
+    monkeypatch.delenv("COURSE_SEED", raising=False)
+    assert cl.get_seed() == 0
+    monkeypatch.setenv("COURSE_SEED", "7")
+    assert cl.get_seed() == 7
+    assert cl.get_seed(3) == 3
+    monkeypatch.setenv("COURSE_SEED", "abc")
+    with pytest.raises(ValueError, match="COURSE_SEED"):
+        cl.get_seed()
+    with pytest.raises(ValueError, match="seed"):
+        cl.get_seed(-1)
+    with pytest.raises(TypeError, match="seed"):
+        cl.get_seed(1.5)
+
+
+def test_set_seed_reproduces_all_generators():
+    cl.set_seed(5)
+    a = (random.random(), np.random.rand(), torch.rand(1).item())
+    cl.set_seed(5)
+    b = (random.random(), np.random.rand(), torch.rand(1).item())
+    assert a == b
+
+
+def test_setup_reads_environment(monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_SEED", "11")
+    monkeypatch.setenv("COURSE_SIZE", "fast")
+    monkeypatch.setenv("COURSE_DEVICE", "cpu")
+    cfg = cl.setup()
+    assert (cfg.seed, cfg.size, cfg.device.type) == (11, "fast", "cpu")
+    assert cfg.pick("a", "b") == "a"
+    assert "device=cpu" in capsys.readouterr().out
+    assert "seed=11" in str(cfg)

@@ -1,0 +1,139 @@
+import pytest
+import torch
+
+import course_lib as cl
+
+
+def test_boxes_shapes_range_and_targets():
+    x, y = cl.make_box_dataset(50, image_size=32, box_size=4, seed=1)
+    assert x.shape == (50, 3, 32, 32) and y.shape == (50, 2)
+    assert x.dtype == torch.float32 and 0 <= x.min() and x.max() <= 255
+    for img, (cx, cy) in zip(x, y):
+        rows, cols = torch.nonzero(img.sum(0) > 0, as_tuple=True)
+        assert rows.numel() == 16  # a 4x4 square
+        assert cols.float().mean() == pytest.approx(float(cx))
+        assert rows.float().mean() == pytest.approx(float(cy))
+
+
+def test_boxes_cover_the_image():
+    _, y = cl.make_box_dataset(2000, image_size=32, box_size=4, seed=0)
+    assert float(y.min()) < 3 and float(y.max()) > 28
+
+
+@pytest.mark.parametrize("maker", [cl.make_box_dataset, cl.make_dish_dataset])
+def test_same_seed_bit_identical_other_seed_differs(maker):
+    a = maker(64, image_size=32, seed=3)
+    b = maker(64, image_size=32, seed=3)
+    c = maker(64, image_size=32, seed=4)
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+    assert not torch.equal(a[0], c[0])
+
+
+def test_dishes_shapes_and_range():
+    x, y = cl.make_dish_dataset(200, image_size=32, seed=0)
+    assert x.shape == (200, 3, 32, 32) and y.shape == (200, 1)
+    assert 0 <= x.min() and x.max() <= 255
+    assert 80 <= float(y.min()) and float(y.max()) <= 350
+    assert float(y.std()) > 50  # spread over the range
+
+
+def test_dishes_colour_carries_the_target():
+    x, y = cl.make_dish_dataset(1000, image_size=32, seed=0, pixel_noise=0.0)
+    centre = x[:, :, 12:20, 12:20].mean(dim=(2, 3))
+    ratio = centre[:, 1] / centre[:, 0]  # green/red falls as the liquid turns purple
+    corr = torch.corrcoef(torch.stack([ratio, y[:, 0]]))[0, 1]
+    assert corr < -0.5
+
+
+def test_dishes_label_noise_changes_targets_only():
+    x0, y0 = cl.make_dish_dataset(100, image_size=16, seed=0)
+    x1, y1 = cl.make_dish_dataset(100, image_size=16, seed=0, label_noise=10.0)
+    assert torch.equal(x0, x1)  # the noise is in the targets only
+    diff = (y1 - y0).std()
+    assert 5 < float(diff) < 15
+
+
+def test_make_dataset_by_name():
+    x, y = cl.make_dataset("boxes", 10, image_size=16, seed=0)
+    assert torch.equal(x, cl.make_box_dataset(10, image_size=16, seed=0)[0])
+    x, y = cl.make_dataset("dishes", 10, image_size=16, seed=0)
+    assert y.shape == (10, 1)
+    with pytest.raises(ValueError, match="name"):
+        cl.make_dataset("cats", 10)
+    with pytest.raises(TypeError, match="name"):
+        cl.make_dataset(None, 10)
+
+
+@pytest.mark.parametrize("maker", [cl.make_box_dataset, cl.make_dish_dataset])
+@pytest.mark.parametrize("n", [0, -5])
+def test_bad_n(maker, n):
+    with pytest.raises(ValueError, match="n must be"):
+        maker(n)
+
+
+@pytest.mark.parametrize("maker", [cl.make_box_dataset, cl.make_dish_dataset])
+def test_bad_types(maker):
+    with pytest.raises(TypeError, match="n must be an int"):
+        maker(2.5)
+    with pytest.raises(ValueError, match="image_size"):
+        maker(4, image_size=2)
+    with pytest.raises(ValueError, match="seed"):
+        maker(4, seed=-1)
+
+
+def test_bad_box_size():
+    with pytest.raises(ValueError, match="box_size"):
+        cl.make_box_dataset(4, image_size=16, box_size=16)
+
+
+def test_bad_noise():
+    with pytest.raises(ValueError, match="label_noise"):
+        cl.make_dish_dataset(4, label_noise=-1.0)
+    with pytest.raises(ValueError, match="pixel_noise"):
+        cl.make_dish_dataset(4, pixel_noise=float("nan"))
+
+
+def test_train_val_split():
+    x, y = cl.make_box_dataset(20, image_size=16, seed=0)
+    (xt, yt), (xv, yv) = cl.train_val_split(x, y, 5)
+    assert xt.shape[0] == 15 and xv.shape[0] == 5
+    assert torch.equal(torch.cat([xt, xv]), x)
+    with pytest.raises(ValueError, match="n_val"):
+        cl.train_val_split(x, y, 20)
+    with pytest.raises(ValueError, match="same number"):
+        cl.train_val_split(x, y[:3], 2)
+    with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
+        cl.train_val_split(x[0], y, 2)
+    with pytest.raises(TypeError, match="y"):
+        cl.train_val_split(x, [1, 2], 2)
+
+
+def test_standardizer_images_and_targets():
+    x, y = cl.make_dish_dataset(100, image_size=16, seed=0)
+    xs = cl.Standardizer().fit(x)
+    z = xs.transform(x)
+    assert torch.allclose(z.mean(dim=(0, 2, 3)), torch.zeros(3), atol=1e-4)
+    assert torch.allclose(z.std(dim=(0, 2, 3)), torch.ones(3), atol=1e-3)
+    assert torch.allclose(xs.inverse_transform(z), x, atol=1e-3)
+    ys = cl.Standardizer().fit(y)
+    assert torch.allclose(ys.inverse_transform(ys.transform(y)), y, atol=1e-3)
+    restored = cl.Standardizer().load_state_dict(ys.state_dict())
+    assert torch.equal(restored.transform(y), ys.transform(y))
+
+
+def test_standardizer_errors():
+    s = cl.Standardizer()
+    assert not s.fitted
+    with pytest.raises(ValueError, match="not fitted"):
+        s.transform(torch.zeros(3, 1))
+    with pytest.raises(ValueError, match="not fitted"):
+        s.state_dict()
+    with pytest.raises(TypeError, match="data"):
+        s.fit([1.0, 2.0])
+    with pytest.raises(ValueError, match="NaN"):
+        s.fit(torch.tensor([1.0, float("nan")]))
+    s.fit(torch.randn(10, 3, 4, 4))
+    with pytest.raises(ValueError, match="does not match"):
+        s.transform(torch.randn(10, 1, 4, 4))
+    with pytest.raises(ValueError, match="keys"):
+        s.load_state_dict({"mean": 1})

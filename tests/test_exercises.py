@@ -1,0 +1,57 @@
+"""Each exercise check accepts the solution and rejects a wrong answer with a hint."""
+
+import pytest
+
+import course_lib as cl
+
+SOLUTIONS = {
+    "01.1": lambda p, y: float(1 - ((y - p) ** 2).sum() / ((y - y.mean()) ** 2).sum()),
+    "01.2": lambda y: float(((y - y.mean()) ** 2).mean()),
+    "01.3": {"slope": 0.5, "r2": 0.75},
+}
+WRONG = {
+    "01.1": lambda p, y: float(1 - ((y - p) ** 2).sum() / ((y - p.mean()) ** 2).sum()),
+    "01.2": lambda y: float(y.var()),
+    "01.3": {"slope": 1.0, "r2": 0.75},
+}
+
+
+def test_every_exercise_has_a_solution_and_a_wrong_answer():
+    assert set(cl.exercises.EXERCISES) == set(SOLUTIONS) == set(WRONG)
+
+
+@pytest.mark.parametrize("ex", sorted(SOLUTIONS))
+def test_check_accepts_solution(ex, capsys):
+    result = cl.check(ex, SOLUTIONS[ex])
+    assert result.ok and bool(result)
+    assert "✓ right" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("ex", sorted(WRONG))
+def test_check_rejects_wrong_answer_with_hint(ex):
+    result = cl.check(ex, WRONG[ex], verbose=False)
+    assert not result.ok and "Hint:" in result.message
+
+
+@pytest.mark.parametrize("ex", sorted(SOLUTIONS))
+@pytest.mark.parametrize("answer", [None, ..., "text", 3])
+def test_missing_or_mistyped_answer_gives_hint_not_traceback(ex, answer):
+    result = cl.check(ex, answer, verbose=False)
+    assert not result.ok and "Hint:" in result.message
+
+
+def test_answer_that_raises_is_reported():
+    def stub(*args):
+        raise NotImplementedError("write me")
+
+    result = cl.check("01.1", stub, verbose=False)
+    assert not result.ok and "NotImplementedError" in result.message
+
+
+def test_unknown_exercise():
+    with pytest.raises(ValueError, match="exercise_id"):
+        cl.check("99.9", 1)
+
+
+def test_check_result_str():
+    assert "Exercise 01.3" in str(cl.check("01.3", SOLUTIONS["01.3"], verbose=False))

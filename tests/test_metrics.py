@@ -1,0 +1,97 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import course_lib as cl
+
+
+def test_basic_metrics_known_values():
+    y = torch.tensor([1.0, 2.0, 3.0, 4.0])
+    p = torch.tensor([1.0, 2.0, 3.0, 6.0])
+    assert cl.mse(p, y) == pytest.approx(1.0)
+    assert cl.mae(p, y) == pytest.approx(0.5)
+    assert cl.baseline_mse(y) == pytest.approx(1.25)
+    assert cl.r2(p, y) == pytest.approx(1 - 1.0 / 1.25)
+    assert cl.r2(y, y) == pytest.approx(1.0)
+
+
+def test_accepts_arrays_and_lists_and_columns():
+    y = np.array([1.0, 2.0, 3.0])
+    assert cl.mse([1.0, 2.0, 4.0], y) == pytest.approx(1 / 3)
+    yy = torch.stack([torch.arange(5.0), 2 * torch.arange(5.0)], dim=1)
+    assert cl.r2(yy, yy) == pytest.approx(1.0)
+
+
+def test_mean_predictor_r2_zero_and_mse_var():
+    y = torch.randn(500, 2, generator=torch.Generator().manual_seed(0)) * 3 + 1
+    m = y.mean(0).expand_as(y)
+    assert cl.r2(m, y) == pytest.approx(0.0, abs=1e-12)
+    assert cl.mse(m, y) == pytest.approx(cl.baseline_mse(y))
+
+
+def test_linear_fit_recovers_line_and_interval():
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(2000, generator=g)
+    y = 3 * x + 1 + 0.1 * torch.randn(2000, generator=g)
+    fit = cl.linear_fit(x, y)
+    assert fit["slope"] == pytest.approx(3, abs=0.05)
+    assert fit["intercept"] == pytest.approx(1, abs=0.03)
+    assert 0 < fit["slope_ci"] < 0.05
+    assert abs(fit["slope"] - 3) < 3 * fit["slope_ci"]
+
+
+def test_slope_report_shrunk_predictor():
+    g = torch.Generator().manual_seed(0)
+    y = torch.randn(5000, generator=g)
+    rep = cl.slope_report(0.5 * y, y)
+    assert rep["pred_on_target_slope"] == pytest.approx(0.5)
+    assert rep["target_on_pred_slope"] == pytest.approx(2.0)
+    assert rep["r2"] == pytest.approx(0.75, abs=0.01)
+    with pytest.raises(ValueError, match="one output"):
+        cl.slope_report(torch.zeros(5, 2), torch.zeros(5, 2))
+
+
+def test_regression_report_keys_and_values():
+    y = torch.arange(10.0)[:, None]
+    rep = cl.regression_report(y * 0.9 + 0.5, y)
+    for key in ["mse", "mae", "r2", "baseline_mse", "spread_ratio", "pred_on_target_slope",
+                "pred_on_target_intercept", "target_on_pred_slope", "target_on_pred_intercept"]:
+        assert key in rep
+    assert rep["pred_on_target_slope"] == pytest.approx(0.9)
+    assert rep["spread_ratio"] == pytest.approx(0.9)
+    const = cl.regression_report(torch.ones(10, 1), y)
+    assert math.isnan(const["pred_on_target_slope"]) and const["spread_ratio"] == 0
+    text = cl.format_report(rep)
+    assert "r2" in text and len(text.splitlines()) == len(rep)
+    with pytest.raises(TypeError, match="report"):
+        cl.format_report([1])
+
+
+@pytest.mark.parametrize("fn", [cl.mse, cl.mae, cl.r2, cl.regression_report, cl.slope_report, cl.linear_fit])
+def test_bad_inputs(fn):
+    y = torch.arange(6.0)
+    with pytest.raises(ValueError, match="same shape"):
+        fn(y[:, None], y)
+    with pytest.raises(ValueError, match="NaN"):
+        fn(y, torch.tensor([1.0, float("nan"), 2, 3, 4, 5]))
+    with pytest.raises(ValueError, match="NaN"):
+        fn(torch.tensor([1.0, float("inf"), 2, 3, 4, 5]), y)
+    with pytest.raises(TypeError):
+        fn("abc", y)
+    with pytest.raises(ValueError, match="1-D or 2-D"):
+        fn(torch.zeros(2, 2, 2), torch.zeros(2, 2, 2))
+    with pytest.raises(ValueError, match="at least 2"):
+        fn(torch.zeros(1), torch.zeros(1))
+
+
+def test_undefined_cases():
+    with pytest.raises(ValueError, match="constant"):
+        cl.r2(torch.arange(3.0), torch.ones(3))
+    with pytest.raises(ValueError, match="constant"):
+        cl.linear_fit(torch.ones(5), torch.arange(5.0))
+    with pytest.raises(ValueError, match="at least 3"):
+        cl.linear_fit(torch.arange(2.0), torch.arange(2.0))
+    with pytest.raises(TypeError, match="target"):
+        cl.baseline_mse(None)

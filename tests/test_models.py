@@ -1,0 +1,53 @@
+import pytest
+import torch
+
+import course_lib as cl
+
+
+def test_keras_box_cnn_matches_the_question():
+    m = cl.KerasBoxCNN(image_size=32)
+    convs = [c for c in m.modules() if isinstance(c, torch.nn.Conv2d)]
+    assert [c.out_channels for c in convs] == [32, 64, 128]
+    assert all(c.kernel_size == (5, 5) and c.stride == (2, 2) for c in convs)
+    linears = [c for c in m.modules() if isinstance(c, torch.nn.Linear)]
+    assert [c.out_features for c in linears] == [100, 2]
+    assert all(float(c.bias.detach().abs().sum()) == 0 for c in convs + linears)
+    assert m(torch.zeros(4, 3, 32, 32)).shape == (4, 2)
+
+
+@pytest.mark.parametrize("pool", ["flatten", "avg"])
+def test_small_cnn_shapes(pool):
+    m = cl.SmallCNN(image_size=16, n_outputs=3, width=4, pool=pool, dropout=0.1)
+    assert m(torch.zeros(2, 3, 16, 16)).shape == (2, 3)
+    assert cl.count_parameters(m) > 0
+
+
+def test_model_bad_arguments():
+    with pytest.raises(ValueError, match="image_size"):
+        cl.SmallCNN(image_size=30)
+    with pytest.raises(ValueError, match="pool"):
+        cl.SmallCNN(pool="max")
+    with pytest.raises(ValueError, match="n_outputs"):
+        cl.KerasBoxCNN(n_outputs=0)
+    with pytest.raises(ValueError, match="dropout"):
+        cl.SmallCNN(dropout=1.5)
+    with pytest.raises(TypeError, match="width"):
+        cl.SmallCNN(width=2.0)
+
+
+def test_init_output_bias_and_output_layer():
+    m = cl.SmallCNN(image_size=16, n_outputs=2, width=4)
+    cl.init_output_bias(m, torch.tensor([3.0, -1.0]))
+    assert torch.equal(cl.output_layer(m).bias.detach(), torch.tensor([3.0, -1.0]))
+    cl.init_output_bias(m, 5.0)
+    assert torch.equal(cl.output_layer(m).bias.detach(), torch.tensor([5.0, 5.0]))
+    with pytest.raises(ValueError, match="entries"):
+        cl.init_output_bias(m, torch.zeros(3))
+    with pytest.raises(ValueError, match="NaN"):
+        cl.init_output_bias(m, float("nan"))
+    with pytest.raises(ValueError, match="Linear"):
+        cl.output_layer(torch.nn.ReLU())
+    with pytest.raises(TypeError, match="model"):
+        cl.output_layer("model")
+    with pytest.raises(TypeError, match="model"):
+        cl.count_parameters(None)

@@ -1,0 +1,99 @@
+"""Conventions every chapter follows, and proof that nbval catches a broken claim."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import yaml
+from notebook_utils import NOTEBOOKS, ROOT, cells, tags
+
+IDS = [p.name for p in NOTEBOOKS]
+
+
+def test_there_are_chapters_and_toc_lists_them_in_order():
+    assert NOTEBOOKS, "notebooks/ holds no chapter"
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [c["file"] for part in toc["parts"] for c in part["chapters"]]
+    chapters = [f.split("/")[-1] for f in files if f.startswith("notebooks/")]
+    assert chapters == [p.stem for p in NOTEBOOKS]
+    for p in NOTEBOOKS:
+        assert re.fullmatch(r"\d\d_[a-z0-9_]+\.ipynb", p.name), p.name
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_assertion_cells_are_checked_by_nbval(path):
+    asserting = [c for c in cells(path) if c["cell_type"] == "code"
+                 and re.search(r"^\s*assert\b", c["source"], re.M) and "hide-input" not in tags(c)]
+    assert asserting, f"{path.name} asserts no claim"
+    for cell in asserting:
+        assert "nbval-check-output" in tags(cell), f"assert cell not compared by nbval: {cell['source'][:60]}"
+        assert cell.get("outputs"), "assert cell has no stored output: run tools/sync_notebooks.py --execute"
+        text = "".join("".join(o.get("text", "")) for o in cell["outputs"])
+        assert "claim holds" in text and not re.search(r"\d\.\d", text), \
+            "an assert cell prints a fixed sentence (numbers go in an unchecked cell)"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_chapter_layout(path):
+    cs = cells(path)
+    md = "\n".join(c["source"] for c in cs if c["cell_type"] == "markdown")
+    code = "\n".join(c["source"] for c in cs if c["cell_type"] == "code")
+    assert "setup" in tags(cs[1]) and "cl.setup()" in cs[1]["source"]
+    assert "**Run time:**" in md and "**Learning goals.**" in md
+    assert "## What to remember" in md and "## Exercises" in md
+    assert md.index("## What to remember") < md.index("## Exercises")
+    assert len(re.findall(r"cl\.(?:exercises\.)?check\(", code)) >= 3, "fewer than three checked exercises"
+    assert not re.search(r"['\"]cuda['\"]|\.cuda\(", code), "a notebook names a device"
+    for c in cs:
+        assert all(o.get("output_type") != "error" for o in c.get("outputs", [])), "a stored output is an error"
+
+
+def _write_notebook(path, sources, outputs=None):
+    nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {"kernelspec": {
+        "name": "python3", "display_name": "Python 3", "language": "python"}}, "cells": []}
+    for i, src in enumerate(sources):
+        cell = {"cell_type": "code", "id": f"c{i}", "metadata": {"tags": ["nbval-check-output"]},
+                "source": textwrap.dedent(src), "outputs": [], "execution_count": None}
+        if outputs and outputs[i] is not None:
+            cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": outputs[i]}]
+            cell["execution_count"] = i + 1
+        nb["cells"].append(cell)
+    path.write_text(json.dumps(nb))
+
+
+def _nbval(path):
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--nbval-lax",
+                           str(path)], capture_output=True, text=True, cwd=path.parent, timeout=300)
+
+
+def test_nbval_fails_on_a_false_claim(tmp_path):
+    nb = tmp_path / "false_claim.ipynb"
+    _write_notebook(nb, ["x = 1\n", "assert x == 2, 'claim broken'\nprint('claim holds')\n"],
+                    [None, "claim holds\n"])
+    result = _nbval(nb)
+    assert result.returncode != 0 and "claim broken" in result.stdout
+
+
+def test_nbval_fails_when_a_checked_output_changes(tmp_path):
+    nb = tmp_path / "changed_output.ipynb"
+    _write_notebook(nb, ["print('claim holds: B')\n"], ["claim holds: A\n"])
+    result = _nbval(nb)
+    assert result.returncode != 0 and "claim holds: A" in result.stdout and "claim holds: B" in result.stdout
+
+
+def test_nbval_passes_a_true_claim(tmp_path):
+    nb = tmp_path / "true_claim.ipynb"
+    _write_notebook(nb, ["assert 1 + 1 == 2\nprint('claim holds')\n"], ["claim holds\n"])
+    result = _nbval(nb)
+    assert result.returncode == 0, result.stdout
+
+
+def test_setup_cells_in_sync_with_config():
+    result = subprocess.run([sys.executable, str(ROOT / "tools" / "sync_notebooks.py"), "--check"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout

@@ -1,0 +1,52 @@
+import matplotlib.pyplot as plt
+import pytest
+import torch
+
+import course_lib as cl
+
+
+def _labels_and_title(ax):
+    return ax.get_xlabel() and ax.get_ylabel() and ax.get_title()
+
+
+def test_pred_vs_target_has_identity_and_fit_lines():
+    y = torch.arange(20.0)
+    ax = cl.plot_pred_vs_target(0.8 * y + 1, y, label="age")
+    assert _labels_and_title(ax)
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert "y = x" in labels and any(lbl.startswith("fit: slope 0.80") for lbl in labels)
+    plt.close("all")
+
+
+def test_residuals_and_columns():
+    y = torch.stack([torch.arange(10.0), torch.arange(10.0) * 2], dim=1)
+    ax = cl.plot_residuals(y + 1, y, column=1)
+    assert _labels_and_title(ax)
+    with pytest.raises(ValueError, match="column"):
+        cl.plot_residuals(y, y, column=2)
+    with pytest.raises(ValueError, match="same shape"):
+        cl.plot_pred_vs_target(y[:, 0], y)
+    plt.close("all")
+
+
+def test_learning_curves():
+    h = cl.History(train_loss=[1.0, 0.5], val_loss=[1.1, 0.6])
+    ax = cl.plot_learning_curves(h, baseline=1.0)
+    assert _labels_and_title(ax) and len(ax.get_lines()) == 3
+    with pytest.raises(ValueError, match="empty"):
+        cl.plot_learning_curves(cl.History())
+    with pytest.raises(TypeError, match="history"):
+        cl.plot_learning_curves({"train_loss": [1]})
+    plt.close("all")
+
+
+def test_show_images():
+    x, y = cl.make_box_dataset(5, image_size=16, seed=0)
+    fig = cl.show_images(x, y, n=8, ncols=3)
+    titled = [ax for ax in fig.axes if ax.get_title()]
+    assert len(titled) == 5 and fig._suptitle.get_text()
+    with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
+        cl.show_images(x[0])
+    with pytest.raises(ValueError, match="n must be"):
+        cl.show_images(x, n=0)
+    plt.close("all")

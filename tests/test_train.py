@@ -1,0 +1,110 @@
+import pytest
+import torch
+
+import course_lib as cl
+
+
+def _data(n=256, size=16, seed=0):
+    x, y = cl.make_box_dataset(n, image_size=size, seed=seed)
+    s = cl.Standardizer().fit(y)
+    return x / 255, s.transform(y)
+
+
+def test_fit_learns_and_records_history():
+    x, y = _data()
+    model = cl.SmallCNN(image_size=16, n_outputs=2, width=8)
+    calls = []
+    hist = cl.fit(model, (x[:200], y[:200]), (x[200:], y[200:]), epochs=6, lr=3e-3, batch_size=32,
+                  device="cpu", progress=False, on_epoch_end=lambda e, m: calls.append(e) or {"e": e})
+    assert hist.epochs == 6 and len(hist.val_loss) == 6 and hist.extra["e"] == list(range(6))
+    assert hist.train_loss[-1] < 0.5 * hist.train_loss[0]
+    assert calls == list(range(6))
+
+
+def test_fit_is_reproducible():
+    x, y = _data(128)
+    losses = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        model = cl.SmallCNN(image_size=16, n_outputs=2, width=4)
+        losses.append(cl.fit(model, (x, y), epochs=2, batch_size=32, seed=3, progress=False).train_loss)
+    assert losses[0] == losses[1]
+
+
+def test_fit_refuses_silent_broadcast():
+    x, y = _data(64)
+    model = cl.SmallCNN(image_size=16, n_outputs=1, width=4)
+    with pytest.raises(ValueError, match="broadcast"):
+        cl.fit(model, (x, y[:, 0]), epochs=1, progress=False)
+    hist = cl.fit(model, (x, y[:, 0]), epochs=1, progress=False, check_shapes=False)
+    assert hist.epochs == 1
+
+
+def test_fit_with_augment_and_losses():
+    x, y = _data(64)
+    seen = []
+
+    def augment(xb, gen):
+        seen.append(xb.shape[0])
+        return xb.flip(-1)
+
+    for loss in ["mse", "mae", "huber", "msle", torch.nn.functional.mse_loss]:
+        model = cl.SmallCNN(image_size=16, n_outputs=2, width=4)
+        cl.fit(model, (x, y), epochs=1, batch_size=32, loss=loss, augment=augment, progress=False)
+    assert sum(seen) == 5 * 64
+
+
+def test_fit_bad_arguments():
+    x, y = _data(32)
+    model = cl.SmallCNN(image_size=16, n_outputs=2, width=4)
+    with pytest.raises(ValueError, match="epochs"):
+        cl.fit(model, (x, y), epochs=0)
+    with pytest.raises(ValueError, match="batch_size"):
+        cl.fit(model, (x, y), batch_size=-1)
+    with pytest.raises(ValueError, match="loss"):
+        cl.fit(model, (x, y), loss="hinge")
+    with pytest.raises(ValueError, match="optimizer"):
+        cl.fit(model, (x, y), optimizer="lbfgs", progress=False)
+    with pytest.raises(ValueError, match="NaN"):
+        cl.fit(model, (x, y * float("nan")))
+    with pytest.raises(ValueError, match="same number"):
+        cl.fit(model, (x, y[:5]))
+    with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
+        cl.fit(model, (x[:, 0], y))
+    with pytest.raises(TypeError, match="pair"):
+        cl.fit(model, x)
+    with pytest.raises(TypeError, match="model"):
+        cl.fit("model", (x, y))
+    with pytest.raises(ValueError, match="device"):
+        cl.fit(model, (x, y), device="tpu")
+    with pytest.raises(ValueError, match="lr"):
+        cl.fit(model, (x, y), lr=-1.0)
+
+
+def test_fit_optimizers_and_weight_decay():
+    x, y = _data(64)
+    for opt in ["adam", "adamw", "sgd"]:
+        model = cl.SmallCNN(image_size=16, n_outputs=2, width=4)
+        hist = cl.fit(model, (x, y), epochs=1, optimizer=opt, weight_decay=1e-4, progress=False)
+        assert hist.epochs == 1
+
+
+def test_predict_and_evaluate_loss():
+    x, y = _data(50)
+    model = cl.SmallCNN(image_size=16, n_outputs=2, width=4)
+    p = cl.predict(model, x, batch_size=7)
+    assert p.shape == (50, 2) and p.device.type == "cpu" and not model.training
+    assert cl.evaluate_loss(model, (x, y)) == pytest.approx(cl.mse(p, y), rel=1e-5)
+    with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
+        cl.predict(model, x[0])
+    with pytest.raises(TypeError, match="model"):
+        cl.predict(None, x)
+
+
+def test_msle_loss_and_get_loss():
+    p, y = torch.tensor([0.0, 1.0]), torch.tensor([0.0, 1.0])
+    assert float(cl.msle_loss(p, y)) == 0.0
+    assert float(cl.msle_loss(torch.tensor([-5.0]), torch.tensor([0.0]))) == 0.0
+    assert cl.get_loss("mse") is torch.nn.functional.mse_loss
+    with pytest.raises(ValueError, match="loss"):
+        cl.get_loss(3)

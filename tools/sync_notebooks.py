@@ -1,0 +1,123 @@
+"""Keep every chapter's first two cells (Colab badge and setup cell) and metadata in sync.
+
+The repository address is read from ``_config.yml`` (``repository.url``), the one place it is
+written. Run ``python tools/sync_notebooks.py`` after adding a chapter; ``--check`` only reports
+notebooks that are out of date (the tests use it) and exits 1 if any is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import nbformat
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
+
+SETUP_TEMPLATE = '''\
+# Setup: install course_lib when it is missing (e.g. on Colab), then pick device, size and seed.
+import importlib.util
+import os
+import subprocess
+import sys
+
+if importlib.util.find_spec("course_lib") is None:
+    source = os.environ.get("COURSE_LIB_SOURCE", "git+{url}.git")
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", source], check=True)
+
+import course_lib as cl
+
+cfg = cl.setup()'''
+
+BADGE_TEMPLATE = (
+    "[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+    "(https://colab.research.google.com/github/{slug}/blob/{branch}/notebooks/{name})"
+)
+
+
+def repository() -> tuple[str, str]:
+    """The repository URL and branch from ``_config.yml``."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    repo = config["repository"]
+    return repo["url"].rstrip("/"), repo.get("branch", "main")
+
+
+def expected_head(name: str) -> list[nbformat.NotebookNode]:
+    """The badge cell and setup cell that notebook ``name`` must start with."""
+    url, branch = repository()
+    slug = url.split("github.com/")[-1]
+    badge = nbformat.v4.new_markdown_cell(BADGE_TEMPLATE.format(slug=slug, branch=branch, name=name))
+    badge.metadata["tags"] = ["colab-badge", "remove-cell"]
+    setup = nbformat.v4.new_code_cell(SETUP_TEMPLATE.format(url=url))
+    setup.metadata["tags"] = ["setup"]
+    return [badge, setup]
+
+
+def sync(path: Path) -> bool:
+    """Bring one notebook in line; return True if it changed."""
+    nb = nbformat.read(path, as_version=4)
+    before = nbformat.writes(nb)
+    head = expected_head(path.name)
+    tags = [c.metadata.get("tags", []) for c in nb.cells[:2]]
+    n_old = sum(1 for t in tags[:2] if "colab-badge" in t or "setup" in t)
+    old = nb.cells[:n_old]
+    for new, prev in zip(head, old):
+        if prev.cell_type == "code" and prev.source == new.source:
+            new.outputs, new.execution_count = prev.outputs, prev.execution_count
+    nb.cells = head + nb.cells[n_old:]
+    nb.metadata.pop("jupytext", None)
+    nb.metadata["kernelspec"] = KERNELSPEC
+    nb.metadata["language_info"] = {"name": "python"}
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"cell-{i:02d}"  # stable ids: no content hashes in diffs or links
+    after = nbformat.writes(nb)
+    if after != before:
+        path.write_text(after)
+        return True
+    return False
+
+
+def execute(path: Path) -> None:
+    """Run a notebook top to bottom in its folder and store its outputs in place."""
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"cell-{i:02d}"
+    nb.metadata.pop("widgets", None)
+    path.write_text(nbformat.writes(nb))
+    print(f"executed {path.name}")
+
+
+def main() -> int:
+    """Sync (or with --check, verify) every notebook in notebooks/."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--check", action="store_true", help="report out-of-date notebooks, change nothing")
+    parser.add_argument("--execute", nargs="*", metavar="NOTEBOOK",
+                        help="also execute these notebooks (all if none named) and store their outputs, "
+                             "which nbval compares for the cells tagged nbval-check-output")
+    args = parser.parse_args()
+    stale = []
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        if args.check:
+            nb = nbformat.read(path, as_version=4)
+            head = expected_head(path.name)
+            if [c.source for c in nb.cells[:2]] != [c.source for c in head]:
+                stale.append(path.name)
+        elif sync(path):
+            print(f"synced {path.name}")
+        if args.execute is not None and (not args.execute or path.name in args.execute
+                                         or str(path) in args.execute):
+            execute(path)
+    if stale:
+        print("out of date (run python tools/sync_notebooks.py):", ", ".join(stale))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
