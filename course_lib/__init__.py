@@ -3,18 +3,20 @@
 Every chapter starts with ``import course_lib as cl`` and ``cfg = cl.setup()``.
 """
 
-from . import exercises
+from . import diagnose, exercises, widgets
 from .config import Settings, get_device, get_seed, get_size, pick, set_seed, setup
 from .data import (
     Standardizer,
     make_box_dataset,
     make_dataset,
     make_dish_dataset,
+    simulate_best_predictor,
     train_val_split,
 )
 from .exercises import check
 from .metrics import (
     baseline_mse,
+    binned_means,
     format_report,
     linear_fit,
     mae,
@@ -24,16 +26,24 @@ from .metrics import (
     slope_report,
 )
 from .models import KerasBoxCNN, SmallCNN, count_parameters, init_output_bias, output_layer
-from .plots import plot_learning_curves, plot_pred_vs_target, plot_residuals, show_images
+from .plots import (
+    plot_binned_means,
+    plot_learning_curves,
+    plot_noise_panel,
+    plot_noise_sweep,
+    plot_pred_vs_target,
+    plot_residuals,
+    show_images,
+)
 from .train import History, evaluate_loss, fit, get_loss, msle_loss, predict
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "History", "KerasBoxCNN", "check", "exercises", "Settings", "SmallCNN", "Standardizer", "baseline_mse", "count_parameters",
+    "History", "KerasBoxCNN", "check", "diagnose", "exercises", "widgets", "Settings", "SmallCNN", "Standardizer", "baseline_mse", "binned_means", "count_parameters",
     "evaluate_loss", "fit", "format_report", "get_device", "get_loss", "get_seed", "get_size",
     "init_output_bias", "linear_fit", "mae", "make_box_dataset", "make_dataset", "make_dish_dataset",
-    "msle_loss", "mse", "output_layer", "pick", "plot_learning_curves", "plot_pred_vs_target",
+    "msle_loss", "mse", "output_layer", "pick", "plot_binned_means", "plot_learning_curves", "plot_noise_panel", "plot_noise_sweep", "plot_pred_vs_target",
     "plot_residuals", "predict", "r2", "regression_report", "set_seed", "setup", "show_images",
-    "slope_report", "train_val_split",
+    "simulate_best_predictor", "slope_report", "train_val_split",
 ]

@@ -23,19 +23,28 @@ def _generator(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(seed))
 
 
-def make_box_dataset(n: int, image_size: int = 32, box_size: int | None = None, seed: int = 0
-                     ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Images with one coloured square on a black background; target its (x, y) centre in pixels.
+def make_box_dataset(n: int, image_size: int = 32, box_size: int | None = None, seed: int = 0,
+                     background: str = "black", origin: str = "corner") -> tuple[torch.Tensor, torch.Tensor]:
+    """Images with one coloured square on a plain background; target its (x, y) centre in pixels.
 
     This is the task of the Keras question behind chapter 2. Returns ``x`` of shape
     (n, 3, image_size, image_size) with raw pixel values in [0, 255] and ``y`` of shape (n, 2)
     holding the centre (column, row) of the square, in pixels.
+
+    * ``background``: ``'black'`` (a bright square on black) or ``'white'`` (a dark square on
+      white, like a drawing on paper).
+    * ``origin``: ``'corner'`` measures the centre from the top-left pixel; ``'centre'`` measures
+      it from the image centre, so the targets have mean about 0 (as in the Keras question).
     """
     n = check_positive_int(n, "n")
     image_size = check_positive_int(image_size, "image_size", minimum=4)
     box_size = max(2, image_size // 8) if box_size is None else check_positive_int(box_size, "box_size")
     if box_size >= image_size:
         raise ValueError(f"box_size must be smaller than image_size ({image_size}), got {box_size}")
+    if background not in ("black", "white"):
+        raise ValueError(f"background must be 'black' or 'white', got {background!r}")
+    if origin not in ("corner", "centre"):
+        raise ValueError(f"origin must be 'corner' or 'centre', got {origin!r}")
     g = _generator(seed)
     span = image_size - box_size + 1
     left = torch.randint(0, span, (n,), generator=g)
@@ -45,9 +54,14 @@ def make_box_dataset(n: int, image_size: int = 32, box_size: int | None = None, 
     in_x = (pos[None, :] >= left[:, None]) & (pos[None, :] < left[:, None] + box_size)
     in_y = (pos[None, :] >= top[:, None]) & (pos[None, :] < top[:, None] + box_size)
     mask = (in_y[:, :, None] & in_x[:, None, :]).float()
-    x = mask[:, None] * colour[:, :, None, None]
+    if background == "white":
+        x = 255.0 - mask[:, None] * (255.0 - colour[:, :, None, None] + 128.0)
+    else:
+        x = mask[:, None] * colour[:, :, None, None]
     centre = (box_size - 1) / 2.0
     y = torch.stack([left + centre, top + centre], dim=1).float()
+    if origin == "centre":
+        y = y - (image_size - 1) / 2.0
     return x.float(), y
 
 
@@ -222,3 +236,22 @@ class Standardizer:
             raise ValueError("state must be a dict with keys 'mean' and 'std'")
         self.mean, self.std = state["mean"].clone(), state["std"].clone()
         return self
+
+
+def simulate_best_predictor(n: int, noise_std: float, signal_std: float = 1.0, seed: int = 0
+                            ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Targets ``y = f + e`` and the best possible prediction ``E[y | x] = f`` (chapter 3).
+
+    ``f ~ N(0, signal_std²)`` is what the input reveals, ``e ~ N(0, noise_std²)`` what it does
+    not. Returns ``(best_prediction, target)``, each of shape (n,). The population R² of the
+    best predictor is ``signal_std² / (signal_std² + noise_std²)``.
+    """
+    n = check_positive_int(n, "n")
+    noise_std = check_number(noise_std, "noise_std", low=0.0)
+    signal_std = check_number(signal_std, "signal_std", low=0.0)
+    if signal_std == 0:
+        raise ValueError("signal_std must be > 0")
+    g = _generator(seed)
+    f = signal_std * torch.randn(n, generator=g, dtype=torch.float64)
+    e = noise_std * torch.randn(n, generator=g, dtype=torch.float64)
+    return f, f + e

@@ -121,3 +121,37 @@ def _check_shrunk_predictor(answer: Any) -> tuple[bool, str]:
         return True, "Slope 0.5 and R² 0.75: a shrunk predictor keeps a high R² with a slope far from 1."
     wrong = [k for k, ok in (("slope", ok_slope), ("r2", ok_r2)) if not ok]
     return False, f"Your {' and '.join(wrong)} is off."
+
+
+# ----- chapter 3 -------------------------------------------------------------------------------
+
+@exercise("03.1", "For the best predictor, the slope of prediction on target equals R².")
+def _check_best_slope(answer: Any) -> tuple[bool, str]:
+    if _close(answer, 0.64, 0.005):
+        return True, "Slope = R² = 0.64: an honest predictor is flatter than y = x."
+    if _close(answer, 1.0, 0.005):
+        return False, "1 is the slope of target on prediction, not of prediction on target."
+    return False, f"{answer!r} is not the slope."
+
+
+@exercise("03.2", "Regress the target on the prediction: slope = cov(pred, y) / var(pred).")
+def _check_calibration_slope(fn: Any) -> tuple[bool, str]:
+    from .metrics import linear_fit
+
+    if not callable(fn):
+        return False, f"Expected a function calibration_slope(pred, target), got {type(fn).__name__}."
+    for pred, target in _random_pairs():
+        got, want = float(fn(pred, target)), linear_fit(pred, target)["slope"]
+        if not _close(got, want, 1e-5):
+            flipped = linear_fit(target, pred)["slope"]
+            if _close(got, flipped, 1e-5):
+                return False, "You regressed the prediction on the target: swap the roles."
+            return False, f"On a test case your function gave {got:.4f}, the right value is {want:.4f}."
+    return True, "Your calibration slope matches on every test case."
+
+
+@exercise("03.3", "Stretched: p' - mean = f / R², so p' - y = f (1/R² - 1) - e; square and average.")
+def _check_stretch_factor(answer: Any) -> tuple[bool, str]:
+    if _close(answer, 2.0, 0.05):
+        return True, "MSE' = Var(y)(1 - R²)/R², twice the MSE Var(y)(1 - R²) when R² = 0.5."
+    return False, f"{answer!r} is not the factor."

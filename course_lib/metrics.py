@@ -123,3 +123,21 @@ def format_report(report: dict[str, float]) -> str:
     if not isinstance(report, dict):
         raise TypeError(f"report must be a dict, got {type(report).__name__}")
     return "\n".join(f"{key:>26}: {value:10.4g}" for key, value in report.items())
+
+
+def binned_means(pred: Any, target: Any, bins: int = 10) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Sort by prediction into ``bins`` equal-count bins; return each bin's mean prediction, mean
+    target and count. For a calibrated regressor the two means agree (points on y = x)."""
+    p, y = check_pair(pred, target)
+    if p.shape[1] != 1:
+        raise ValueError(f"binned_means takes one output, got {p.shape[1]}")
+    if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
+        raise ValueError(f"bins must be a positive int, got {bins!r}")
+    if bins > p.shape[0]:
+        raise ValueError(f"bins must be at most the number of samples ({p.shape[0]}), got {bins}")
+    order = torch.argsort(p[:, 0])
+    groups = torch.tensor_split(order, bins)
+    mp = torch.stack([p[g, 0].mean() for g in groups])
+    my = torch.stack([y[g, 0].mean() for g in groups])
+    counts = torch.tensor([len(g) for g in groups])
+    return mp, my, counts

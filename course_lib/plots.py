@@ -3,6 +3,7 @@ axis labels and a title."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -10,7 +11,8 @@ import numpy as np
 import torch
 
 from ._checks import check_images, check_pair, check_positive_int
-from .metrics import linear_fit
+from .data import simulate_best_predictor
+from .metrics import binned_means, linear_fit, slope_report
 from .train import History
 
 
@@ -102,5 +104,58 @@ def show_images(x: torch.Tensor, y: Any = None, n: int = 8, ncols: int = 8, titl
             target = np.atleast_1d(np.asarray(y[i].tolist() if hasattr(y[i], "tolist") else y[i]))
             ax.set_title(", ".join(fmt.format(float(v)) for v in target), fontsize=8)
     fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_binned_means(pred: Any, target: Any, bins: int = 10, ax: plt.Axes | None = None,
+                      title: str = "Binned means (reliability)", label: str = "target") -> plt.Axes:
+    """Mean target against mean prediction in equal-count prediction bins, with y = x.
+
+    This is the right calibration check for a regressor: the prediction is on the x-axis.
+    """
+    mp, my, _ = binned_means(pred, target, bins)
+    ax = _axes(ax)
+    lo, hi = float(min(mp.min(), my.min())), float(max(mp.max(), my.max()))
+    ax.plot([lo, hi], [lo, hi], "k--", lw=1, label="y = x (calibrated)")
+    ax.plot(mp.numpy(), my.numpy(), "o-", label="bin means")
+    ax.set_xlabel(f"mean predicted {label}")
+    ax.set_ylabel(f"mean true {label}")
+    ax.set_title(title)
+    ax.legend(loc="upper left", fontsize=8)
+    return ax
+
+
+def plot_noise_panel(noise_std: float, n: int = 2000, seed: int = 0, ax: plt.Axes | None = None) -> plt.Axes:
+    """The best predictor's predicted-vs-target scatter for one level of unexplained noise.
+
+    The title gives R² and both slopes: prediction on target equals R², target on prediction is 1.
+    """
+    best, target = simulate_best_predictor(n, noise_std, seed=seed)
+    rep = slope_report(best, target)
+    ax = _axes(ax, figsize=(3.5, 3.5))
+    ax.scatter(target.numpy(), best.numpy(), s=4, alpha=0.3)
+    lim = float(target.abs().max())
+    ax.plot([-lim, lim], [-lim, lim], "k--", lw=1)
+    xs = np.array([-lim, lim])
+    ax.plot(xs, rep["pred_on_target_slope"] * xs + rep["pred_on_target_intercept"], "r-", lw=1.5)
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
+    ax.set_xlabel("target y")
+    ax.set_ylabel("best prediction E[y|x]")
+    ax.set_title(f"noise {noise_std:g}: R² {rep['r2']:.2f}\nslope pred~y {rep['pred_on_target_slope']:.2f}, "
+                 f"y~pred {rep['target_on_pred_slope']:.2f}", fontsize=9)
+    return ax
+
+
+def plot_noise_sweep(noise_stds: Sequence[float] = (0.25, 0.5, 1.0, 2.0), n: int = 2000, seed: int = 0
+                     ) -> plt.Figure:
+    """Small multiples of :func:`plot_noise_panel`: the static twin of the noise slider."""
+    if len(noise_stds) == 0:
+        raise ValueError("noise_stds must hold at least one value")
+    fig, axes = plt.subplots(1, len(noise_stds), figsize=(3.3 * len(noise_stds), 3.6), squeeze=False)
+    for value, ax in zip(noise_stds, axes[0]):
+        plot_noise_panel(value, n=n, seed=seed, ax=ax)
+    fig.suptitle("More unexplained noise: lower R², flatter prediction-on-target slope")
     fig.tight_layout()
     return fig

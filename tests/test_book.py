@@ -19,7 +19,7 @@ def built_book() -> Path:
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}  # keep inline figures
     env["COURSE_PROGRESS"] = "0"
     jb = Path(sys.executable).with_name("jupyter-book")
-    result = subprocess.run([str(jb), "build", str(ROOT), "--warningiserror", "--nitpick", "--keep-going"],
+    result = subprocess.run([str(jb), "build", str(ROOT), "--all", "--warningiserror", "--nitpick", "--keep-going"],
                             capture_output=True, text=True, env=env, timeout=3000)
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-3000:]
     return HTML

@@ -137,3 +137,30 @@ def test_standardizer_errors():
         s.transform(torch.randn(10, 1, 4, 4))
     with pytest.raises(ValueError, match="keys"):
         s.load_state_dict({"mean": 1})
+
+
+def test_boxes_background_and_origin():
+    x, y = cl.make_box_dataset(50, image_size=16, box_size=4, seed=0, background="white", origin="centre")
+    assert float(x.max()) == 255.0 and float(x.min()) < 200
+    dark = (x.sum(1) < 3 * 255).float()
+    assert torch.all(dark.sum((1, 2)) == 16)
+    _, y_corner = cl.make_box_dataset(50, image_size=16, box_size=4, seed=0)
+    assert torch.allclose(y, y_corner - 7.5)
+    with pytest.raises(ValueError, match="background"):
+        cl.make_box_dataset(4, background="grey")
+    with pytest.raises(ValueError, match="origin"):
+        cl.make_box_dataset(4, origin="middle")
+
+
+def test_simulate_best_predictor():
+    best, target = cl.simulate_best_predictor(100_000, noise_std=1.0, seed=0)
+    assert best.shape == target.shape == (100_000,)
+    assert cl.r2(best, target) == pytest.approx(0.5, abs=0.01)
+    again = cl.simulate_best_predictor(100_000, noise_std=1.0, seed=0)
+    assert torch.equal(again[1], target)
+    with pytest.raises(ValueError, match="noise_std"):
+        cl.simulate_best_predictor(10, noise_std=-1.0)
+    with pytest.raises(ValueError, match="signal_std"):
+        cl.simulate_best_predictor(10, noise_std=1.0, signal_std=0.0)
+    with pytest.raises(ValueError, match="n must be"):
+        cl.simulate_best_predictor(0, noise_std=1.0)

@@ -8,11 +8,17 @@ SOLUTIONS = {
     "01.1": lambda p, y: float(1 - ((y - p) ** 2).sum() / ((y - y.mean()) ** 2).sum()),
     "01.2": lambda y: float(((y - y.mean()) ** 2).mean()),
     "01.3": {"slope": 0.5, "r2": 0.75},
+    "03.1": 0.64,
+    "03.2": lambda p, y: float(((p - p.mean()) * (y - y.mean())).sum() / ((p - p.mean()) ** 2).sum()),
+    "03.3": 2.0,
 }
 WRONG = {
     "01.1": lambda p, y: float(1 - ((y - p) ** 2).sum() / ((y - p.mean()) ** 2).sum()),
     "01.2": lambda y: float(y.var()),
     "01.3": {"slope": 1.0, "r2": 0.75},
+    "03.1": 1.0,
+    "03.2": lambda p, y: float(((p - p.mean()) * (y - y.mean())).sum() / ((y - y.mean()) ** 2).sum()),
+    "03.3": 1.0,
 }
 
 

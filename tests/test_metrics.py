@@ -95,3 +95,17 @@ def test_undefined_cases():
         cl.linear_fit(torch.arange(2.0), torch.arange(2.0))
     with pytest.raises(TypeError, match="target"):
         cl.baseline_mse(None)
+
+
+def test_binned_means():
+    y = torch.arange(100.0)
+    mp, my, counts = cl.binned_means(y, y, bins=5)
+    assert torch.allclose(mp, my) and counts.sum() == 100 and len(mp) == 5
+    mp, my, _ = cl.binned_means(2 * y, y, bins=4)
+    assert torch.allclose(mp, 2 * my)
+    with pytest.raises(ValueError, match="bins"):
+        cl.binned_means(y, y, bins=0)
+    with pytest.raises(ValueError, match="bins"):
+        cl.binned_means(y, y, bins=101)
+    with pytest.raises(ValueError, match="one output"):
+        cl.binned_means(torch.zeros(5, 2), torch.zeros(5, 2))

@@ -50,3 +50,33 @@ def test_show_images():
     with pytest.raises(ValueError, match="n must be"):
         cl.show_images(x, n=0)
     plt.close("all")
+
+
+def test_binned_means_plot():
+    y = torch.arange(50.0)
+    ax = cl.plot_binned_means(y + 1, y, bins=5, label="c")
+    assert _labels_and_title(ax) and len(ax.get_lines()) == 2
+    plt.close("all")
+
+
+def test_noise_panel_and_sweep():
+    ax = cl.plot_noise_panel(1.0, n=500)
+    assert _labels_and_title(ax) and "R² 0.5" in ax.get_title()
+    fig = cl.plot_noise_sweep((0.5, 1.0, 2.0), n=300)
+    assert len(fig.axes) == 3 and all(_labels_and_title(a) for a in fig.axes)
+    with pytest.raises(ValueError, match="noise_stds"):
+        cl.plot_noise_sweep(())
+    with pytest.raises(ValueError, match="noise_std"):
+        cl.plot_noise_panel(-1.0)
+    plt.close("all")
+
+
+def test_noise_slider_drives_the_panel():
+    import ipywidgets
+
+    w = cl.widgets.noise_slider(n=200)
+    assert isinstance(w, ipywidgets.interactive)
+    slider = w.children[0]
+    assert slider.description == "noise std" and slider.min == 0.0
+    slider.value = 1.0  # re-runs the plotting function without error
+    plt.close("all")

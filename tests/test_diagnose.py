@@ -1,0 +1,85 @@
+import pytest
+import torch
+from torch import nn
+
+import course_lib as cl
+from course_lib import diagnose
+
+
+def test_spread_ratio_and_collapse():
+    y = torch.arange(100.0)
+    assert diagnose.spread_ratio(0.5 * y, y) == pytest.approx(0.5)
+    const = torch.full_like(y, y.mean()) + 1e-3 * torch.randn(100)
+    assert diagnose.is_collapsed(const, y)
+    assert not diagnose.is_collapsed(y, y)
+    rep = diagnose.collapse_report(const, y)
+    assert rep["spread_ratio"] < 1e-3 and rep["mse_over_var"] == pytest.approx(1.0, abs=1e-3)
+    assert rep["mean_gap_in_std"] < 1e-3
+    with pytest.raises(ValueError, match="constant"):
+        diagnose.spread_ratio(y, torch.ones(100))
+    with pytest.raises(ValueError, match="threshold"):
+        diagnose.is_collapsed(y, y, threshold=-1.0)
+    with pytest.raises(ValueError, match="same shape"):
+        diagnose.spread_ratio(y[:, None], y)
+
+
+def test_dead_relu_fractions_sees_a_dead_layer():
+    model = nn.Sequential(nn.Flatten(), nn.Linear(12, 4), nn.ReLU(), nn.Linear(4, 1))
+    x = torch.rand(32, 3, 2, 2)
+    with torch.no_grad():
+        model[1].weight.fill_(-1.0)
+        model[1].bias.fill_(-1.0)
+    assert diagnose.dead_relu_fractions(model, x) == {"2": 1.0}
+    with torch.no_grad():
+        model[1].weight.fill_(1.0)
+    assert diagnose.dead_relu_fractions(model, x) == {"2": 0.0}
+
+
+def test_dead_relu_fractions_conv_layers_and_errors():
+    model = cl.SmallCNN(image_size=16, n_outputs=2, width=4)
+    fr = diagnose.dead_relu_fractions(model, torch.rand(8, 3, 16, 16))
+    assert len(fr) == 4 and all(0 <= v <= 1 for v in fr.values())
+    with pytest.raises(ValueError, match="ReLU"):
+        diagnose.dead_relu_fractions(nn.Sequential(nn.Flatten(), nn.Linear(3, 1)), torch.rand(2, 3, 1, 1))
+    with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
+        diagnose.dead_relu_fractions(model, torch.rand(3, 16, 16))
+    with pytest.raises(TypeError, match="model"):
+        diagnose.dead_relu_fractions("m", torch.rand(2, 3, 16, 16))
+
+
+def test_grad_norms():
+    model = cl.SmallCNN(image_size=16, n_outputs=2, width=4)
+    x, y = torch.rand(8, 3, 16, 16), torch.randn(8, 2)
+    norms = diagnose.grad_norms(model, x, y)
+    assert set(norms) == {n for n, _ in model.named_parameters() if n.endswith("weight")}
+    assert all(v >= 0 for v in norms.values()) and max(norms.values()) > 0
+    assert all(p.grad is None for p in model.parameters())
+    with pytest.raises(ValueError, match="differs"):
+        diagnose.grad_norms(model, x, y[:, :1])
+    with pytest.raises(ValueError, match="NaN"):
+        diagnose.grad_norms(model, x, y * float("nan"))
+    with pytest.raises(ValueError, match="same number"):
+        diagnose.grad_norms(model, x, y[:3])
+    with pytest.raises(TypeError, match="y"):
+        diagnose.grad_norms(model, x, [1.0])
+
+
+def test_overfit_one_batch():
+    x, y = cl.make_box_dataset(16, image_size=16, seed=0)
+    y = cl.Standardizer().fit(y).transform(y)
+    good = diagnose.overfit_one_batch(cl.SmallCNN(16, 2, width=8), x / 255, y, steps=150, lr=3e-3)
+    assert good < 0.1
+    with pytest.raises(ValueError, match="small batch"):
+        diagnose.overfit_one_batch(cl.SmallCNN(16, 2), torch.rand(300, 3, 16, 16), torch.rand(300, 2))
+
+
+def test_prediction_tracker_records_each_epoch():
+    x, y = cl.make_box_dataset(64, image_size=16, seed=0)
+    s = cl.Standardizer().fit(y)
+    tracker = diagnose.PredictionTracker(x[:32] / 255, y[:32], inverse=s.inverse_transform)
+    hist = cl.fit(cl.SmallCNN(16, 2, width=4), (x / 255, s.transform(y)), epochs=3, progress=False,
+                  on_epoch_end=tracker)
+    assert len(tracker.predictions) == 3 and tracker.predictions[0].shape == (32, 2)
+    assert set(hist.extra) == {"r2", "spread_ratio", "pred_on_target_slope", "target_on_pred_slope"}
+    with pytest.raises(ValueError, match="as many samples"):
+        diagnose.PredictionTracker(x, y[:3])
