@@ -28,5 +28,9 @@ test: $(STAMP)
 	$(BIN)/python tools/sync_notebooks.py --check
 	$(BIN)/python -m pytest -p no:cacheprovider tests notebooks --nbval-lax --durations=15
 
+# Student versions of every chapter (solutions replaced by stubs, outputs cleared) in student/
+students: $(STAMP)
+	$(BIN)/python tools/make_student_notebooks.py
+
 clean:
 	rm -rf _build student
