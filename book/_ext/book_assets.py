@@ -1,0 +1,57 @@
+"""Sphinx extension: the book's own assets, so that it works offline and without JS errors.
+
+* MathJax 3 is served from the book itself, so maths renders with no internet. It comes from the
+  pinned ``django-static-mathjax`` wheel (plain MathJax 3 files; Django is not needed). Its
+  ``es5`` folder is copied to ``_static/mathjax`` and Sphinx's ``mathjax_path`` points there.
+* Each page lists each script once. sphinx-thebe 0.3 registers its inline configuration script
+  once through the builder and once through the registry, and the second copy raises "THEBE_JS_URL has already been declared".
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from sphinx.application import Sphinx
+from sphinx.errors import ExtensionError
+
+
+def _mathjax_es5() -> Path:
+    import mathjax  # the package of django-static-mathjax
+
+    es5 = Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
+    if not (es5 / "tex-chtml.js").exists():
+        raise ExtensionError(f"offline_mathjax: no tex-chtml.js under {es5}")
+    return es5
+
+
+def _use_local_mathjax(app: Sphinx, config: Any) -> None:
+    _mathjax_es5()
+    config.mathjax_path = "mathjax/tex-chtml.js"
+
+
+def _copy_mathjax(app: Sphinx, exception: Exception | None) -> None:
+    if exception is None and app.builder.format == "html":
+        shutil.copytree(_mathjax_es5(), Path(app.outdir) / "_static" / "mathjax", dirs_exist_ok=True)
+
+
+def _dedupe_scripts(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
+    seen: set[tuple[str, tuple]] = set()
+    unique = []
+    for js in context.get("script_files", []):
+        # Sphinx 7 registers an inline script twice, once with filename None and once with ''.
+        name = getattr(js, "filename", js) or ""
+        key = (str(name), tuple(sorted((k, str(v)) for k, v in getattr(js, "attributes", {}).items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(js)
+    context["script_files"][:] = unique
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    """Register the extension."""
+    app.connect("config-inited", _use_local_mathjax)
+    app.connect("html-page-context", _dedupe_scripts, priority=100)  # early: a later handler may end the event
+    app.connect("build-finished", _copy_mathjax)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
