@@ -123,6 +123,47 @@ def _check_shrunk_predictor(answer: Any) -> tuple[bool, str]:
     return False, f"Your {' and '.join(wrong)} is off."
 
 
+# ----- chapter 2 -------------------------------------------------------------------------------
+
+@exercise("02.1", "Expand mean((y - c)**2) = Var(y) + (mean(y) - c)**2: the second term vanishes at c = mean(y).")
+def _check_best_constant(answer: Any) -> tuple[bool, str]:
+    if _close(answer, 4.0, 1e-6):
+        return True, "c = mean(y) = 4, and the loss there is Var(y) = 12.5."
+    if _close(answer, 2.5, 1e-6):
+        return False, "2.5 is the median, the best constant for the absolute error (MAE), not for MSE."
+    return False, f"{answer!r} is not the constant that minimises the squared error."
+
+
+@exercise("02.2", "The spread ratio is std(pred) / std(target); near 0 means the model has collapsed.")
+def _check_spread_function(fn: Any) -> tuple[bool, str]:
+    from .diagnose import spread_ratio
+
+    if not callable(fn):
+        return False, f"Expected a function spread(pred, target), got {type(fn).__name__}."
+    for pred, target in _random_pairs():
+        got, want = float(fn(pred, target)), spread_ratio(pred, target)
+        if not _close(got, want, 1e-4):
+            return False, f"On a test case your function gave {got:.4f}, the right value is {want:.4f}."
+    return True, "Your spread ratio matches course_lib.diagnose.spread_ratio."
+
+
+@exercise("02.3", "Keep the output layer linear (no ReLU after the last nn.Linear) and train as in the fix.")
+def _check_linear_output(answer: Any) -> tuple[bool, str]:
+    from .metrics import r2
+
+    if not isinstance(answer, (tuple, list)) or len(answer) != 2:
+        return False, "Expected a pair (pred, target) of validation predictions and targets."
+    pred, target = (torch.as_tensor(a, dtype=torch.float64) for a in answer)
+    if pred.shape != target.shape:
+        return False, f"pred and target shapes differ: {tuple(pred.shape)} and {tuple(target.shape)}."
+    if float(pred.min()) >= 0.0 and float(target.min()) < 0.0:
+        return False, "No prediction is negative although targets are: is there still a ReLU on the output?"
+    score = r2(pred, target)
+    if score <= 0.9:
+        return False, f"Validation R² is {score:.3f}; it should exceed 0.9."
+    return True, f"Validation R² {score:.3f} with predictions on both sides of 0."
+
+
 # ----- chapter 3 -------------------------------------------------------------------------------
 
 @exercise("03.1", "For the best predictor, the slope of prediction on target equals R².")

@@ -21,13 +21,14 @@ class KerasBoxCNN(nn.Module):
     """The model of the Keras question (chapter 2), layer for layer.
 
     Conv(32, 5x5, stride 2) -> Conv(64, 5x5, stride 2) -> Conv(128, 5x5, stride 2), each with
-    ReLU and 'same' padding; Flatten; Dense(100, ReLU); Dense(n_outputs, linear). Weights use
+    ReLU and 'same' padding; Flatten; Dense(hidden=100, ReLU); Dense(n_outputs, linear). Weights use
     Keras's defaults (Glorot-uniform kernels, zero biases).
     """
 
-    def __init__(self, image_size: int = 32, n_outputs: int = 2, in_channels: int = 3) -> None:
+    def __init__(self, image_size: int = 32, n_outputs: int = 2, in_channels: int = 3, hidden: int = 100) -> None:
         super().__init__()
         image_size = _check_image_size(image_size, 8)
+        hidden = check_positive_int(hidden, "hidden")
         n_outputs = check_positive_int(n_outputs, "n_outputs")
         in_channels = check_positive_int(in_channels, "in_channels")
         self.features = nn.Sequential(
@@ -36,7 +37,7 @@ class KerasBoxCNN(nn.Module):
             nn.Conv2d(64, 128, 5, stride=2, padding=2), nn.ReLU(),
         )
         self.head = nn.Sequential(
-            nn.Flatten(), nn.Linear(128 * (image_size // 8) ** 2, 100), nn.ReLU(), nn.Linear(100, n_outputs)
+            nn.Flatten(), nn.Linear(128 * (image_size // 8) ** 2, hidden), nn.ReLU(), nn.Linear(hidden, n_outputs)
         )
         for module in self.modules():
             if isinstance(module, (nn.Conv2d, nn.Linear)):

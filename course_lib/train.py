@@ -174,6 +174,27 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
     return history
 
 
+def fit_restarts(make_model: Callable[[], nn.Module], train: tuple[torch.Tensor, torch.Tensor],
+                 val: tuple[torch.Tensor, torch.Tensor] | None = None, *, restarts: int = 5, seed: int = 0,
+                 **fit_kwargs: object) -> list[tuple[nn.Module, History]]:
+    """Train ``restarts`` models from different random initialisations on the same data.
+
+    Restart ``r`` seeds PyTorch with ``1000 * seed + r`` before calling ``make_model()`` and
+    shuffles with the same number, so every run is reproducible. Returns ``(model, history)``
+    pairs. Use it to see whether an outcome is the setup's or one initialisation's luck.
+    """
+    if not callable(make_model) or isinstance(make_model, nn.Module):
+        raise TypeError("make_model must be a function that returns a new nn.Module (not a model)")
+    restarts = check_positive_int(restarts, "restarts")
+    seed = check_positive_int(seed, "seed", minimum=0)
+    results = []
+    for r in range(restarts):
+        torch.manual_seed(1000 * seed + r)
+        model = make_model()
+        results.append((model, fit(model, train, val, seed=1000 * seed + r, **fit_kwargs)))
+    return results
+
+
 @torch.no_grad()
 def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1024,
             device: str | torch.device | None = None) -> torch.Tensor:

@@ -1,6 +1,7 @@
 """Each exercise check accepts the solution and rejects a wrong answer with a hint."""
 
 import pytest
+import torch
 
 import course_lib as cl
 
@@ -8,6 +9,9 @@ SOLUTIONS = {
     "01.1": lambda p, y: float(1 - ((y - p) ** 2).sum() / ((y - y.mean()) ** 2).sum()),
     "01.2": lambda y: float(((y - y.mean()) ** 2).mean()),
     "01.3": {"slope": 0.5, "r2": 0.75},
+    "02.1": 4.0,
+    "02.2": lambda p, y: float(p.std() / y.std()),
+    "02.3": (torch.linspace(-1, 1, 50) + 0.01, torch.linspace(-1, 1, 50)),
     "03.1": 0.64,
     "03.2": lambda p, y: float(((p - p.mean()) * (y - y.mean())).sum() / ((p - p.mean()) ** 2).sum()),
     "03.3": 2.0,
@@ -16,6 +20,9 @@ WRONG = {
     "01.1": lambda p, y: float(1 - ((y - p) ** 2).sum() / ((y - p.mean()) ** 2).sum()),
     "01.2": lambda y: float(y.var()),
     "01.3": {"slope": 1.0, "r2": 0.75},
+    "02.1": 2.5,
+    "02.2": lambda p, y: float(p.std() / p.std()),
+    "02.3": (torch.linspace(-1, 1, 50).clamp_min(0), torch.linspace(-1, 1, 50)),
     "03.1": 1.0,
     "03.2": lambda p, y: float(((p - p.mean()) * (y - y.mean())).sum() / ((y - y.mean()) ** 2).sum()),
     "03.3": 1.0,
@@ -61,3 +68,10 @@ def test_unknown_exercise():
 
 def test_check_result_str():
     assert "Exercise 01.3" in str(cl.check("01.3", SOLUTIONS["01.3"], verbose=False))
+
+
+def test_linear_output_check_explains_each_failure():
+    y = torch.linspace(-1, 1, 50)
+    assert "ReLU" in cl.check("02.3", (y.clamp_min(0), y), verbose=False).message
+    assert "0.9" in cl.check("02.3", (y * 0.1 + torch.sin(30 * y), y), verbose=False).message
+    assert "shapes differ" in cl.check("02.3", (y[:10], y), verbose=False).message

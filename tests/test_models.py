@@ -13,6 +13,10 @@ def test_keras_box_cnn_matches_the_question():
     assert [c.out_features for c in linears] == [100, 2]
     assert all(float(c.bias.detach().abs().sum()) == 0 for c in convs + linears)
     assert m(torch.zeros(4, 3, 32, 32)).shape == (4, 2)
+    wide = cl.KerasBoxCNN(image_size=16, hidden=400)
+    assert cl.output_layer(wide).in_features == 400
+    with pytest.raises(ValueError, match="hidden"):
+        cl.KerasBoxCNN(hidden=0)
 
 
 @pytest.mark.parametrize("pool", ["flatten", "avg"])

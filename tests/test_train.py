@@ -108,3 +108,18 @@ def test_msle_loss_and_get_loss():
     assert cl.get_loss("mse") is torch.nn.functional.mse_loss
     with pytest.raises(ValueError, match="loss"):
         cl.get_loss(3)
+
+
+def test_fit_restarts_reproducible_and_distinct():
+    x, y = _data(64)
+    runs = cl.fit_restarts(lambda: cl.SmallCNN(16, 2, width=4), (x, y), (x, y), restarts=3, seed=2, epochs=1,
+                           progress=False)
+    again = cl.fit_restarts(lambda: cl.SmallCNN(16, 2, width=4), (x, y), (x, y), restarts=3, seed=2, epochs=1,
+                            progress=False)
+    losses = [h.train_loss[0] for _, h in runs]
+    assert losses == [h.train_loss[0] for _, h in again]
+    assert len(set(losses)) == 3 and all(h.val_loss for _, h in runs)
+    with pytest.raises(ValueError, match="restarts"):
+        cl.fit_restarts(lambda: cl.SmallCNN(16, 2), (x, y), restarts=0)
+    with pytest.raises(TypeError, match="make_model"):
+        cl.fit_restarts(cl.SmallCNN(16, 2), (x, y))
