@@ -3,7 +3,7 @@
 Every chapter starts with ``import course_lib as cl`` and ``cfg = cl.setup()``.
 """
 
-from . import diagnose, exercises, widgets
+from . import augment, diagnose, exercises, widgets
 from .config import Settings, get_device, get_seed, get_size, pick, set_seed, setup
 from .data import (
     Standardizer,
@@ -25,7 +25,7 @@ from .metrics import (
     regression_report,
     slope_report,
 )
-from .models import KerasBoxCNN, SmallCNN, count_parameters, init_output_bias, output_layer
+from .models import KerasBoxCNN, SmallCNN, VGGLike, count_parameters, init_output_bias, output_layer
 from .plots import (
     plot_binned_means,
     plot_learning_curves,
@@ -40,7 +40,7 @@ from .train import History, evaluate_loss, fit, fit_restarts, get_loss, msle_los
 __version__ = "0.1.0"
 
 __all__ = [
-    "History", "KerasBoxCNN", "check", "diagnose", "exercises", "widgets", "Settings", "SmallCNN", "Standardizer", "baseline_mse", "binned_means", "count_parameters",
+    "History", "KerasBoxCNN", "VGGLike", "augment", "check", "diagnose", "exercises", "widgets", "Settings", "SmallCNN", "Standardizer", "baseline_mse", "binned_means", "count_parameters",
     "evaluate_loss", "fit", "fit_restarts", "format_report", "get_device", "get_loss", "get_seed", "get_size",
     "init_output_bias", "linear_fit", "mae", "make_box_dataset", "make_dataset", "make_dish_dataset",
     "msle_loss", "mse", "output_layer", "pick", "plot_binned_means", "plot_learning_curves", "plot_noise_panel", "plot_noise_sweep", "plot_pred_vs_target",

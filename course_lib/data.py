@@ -73,7 +73,7 @@ def _dish_colour(t: torch.Tensor) -> torch.Tensor:
 
 
 def make_dish_dataset(n: int, image_size: int = 32, seed: int = 0, label_noise: float = 0.0,
-                      pixel_noise: float = 6.0) -> tuple[torch.Tensor, torch.Tensor]:
+                      pixel_noise: float = 6.0, colour_cue: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     """A round dish photographed at a random rotation and flip; target a concentration in 80..350.
 
     The concentration sets the colour of the liquid and the width of a crescent of precipitate on
@@ -83,7 +83,9 @@ def make_dish_dataset(n: int, image_size: int = 32, seed: int = 0, label_noise: 
     concentration can be read despite the lighting, but only by a model that compares regions.
 
     ``label_noise`` (in concentration units) adds noise to the target that no image shows, which
-    caps the R² any model can reach (chapter 3). Returns ``x`` (n, 3, S, S) in [0, 255] and ``y`` (n, 1).
+    caps the R² any model can reach (chapter 3). ``colour_cue=False`` gives the liquid a random
+    colour, so the concentration must be read from the shape of the precipitate alone, a harder,
+    orientation-dependent task (chapter 4). Returns ``x`` (n, 3, S, S) in [0, 255] and ``y`` (n, 1).
     """
     n = check_positive_int(n, "n")
     size = check_positive_int(image_size, "image_size", minimum=8)
@@ -121,7 +123,7 @@ def make_dish_dataset(n: int, image_size: int = 32, seed: int = 0, label_noise: 
     sediment = liquid * (cu > sediment_edge).float() * (cv > -0.6 * rad).float()
     tab = ((cu > 0.1 * rad) & (cu < 0.5 * rad) & (cv < -rad) & (cv > -rad - 0.18)).float()
 
-    colour = _dish_colour(t)[:, :, None, None]
+    colour = _dish_colour(t if colour_cue else torch.rand(n, generator=g))[:, :, None, None]
     precipitate = colour * 0.55 + 0.25
     img = table[:, :, None, None] * (1 - liquid - rim - tab)[:, None]
     img = img + torch.tensor([0.95, 0.95, 0.95])[None, :, None, None] * rim[:, None]

@@ -132,3 +132,31 @@ def count_parameters(model: nn.Module) -> int:
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+class VGGLike(nn.Module):
+    """The chapter 4 question's model: three blocks of three 3x3 conv + batch norm + ReLU with
+    max-pooling, then a 1x1 convolution with dropout, then a dense output.
+
+    ``features`` maps images to a flat feature vector and ``head`` maps it to the outputs, so the
+    two can be reused, e.g. by :class:`course_lib.augment.D4Invariant`.
+    """
+
+    def __init__(self, image_size: int = 32, n_outputs: int = 1, width: int = 8, in_channels: int = 3,
+                 dropout: float = 0.3) -> None:
+        super().__init__()
+        image_size = _check_image_size(image_size, 8)
+        n_outputs = check_positive_int(n_outputs, "n_outputs")
+        w = check_positive_int(width, "width")
+        in_channels = check_positive_int(in_channels, "in_channels")
+        dropout = check_number(dropout, "dropout", 0.0, 1.0)
+        self.features = nn.Sequential(
+            conv_block(in_channels, w, n_convs=3), conv_block(w, 2 * w, n_convs=3),
+            conv_block(2 * w, 4 * w, n_convs=3),
+            nn.Conv2d(4 * w, 2 * w, 1), nn.ReLU(), nn.Dropout(dropout), nn.Flatten(),
+        )
+        self.head = nn.Linear(2 * w * (image_size // 8) ** 2, n_outputs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Map images (N, C, H, W) to outputs (N, n_outputs)."""
+        return self.head(self.features(x))
