@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 export COURSE_PROGRESS := 0
 export PYTHONHASHSEED := 0
 
-.PHONY: book test setup students clean
+.PHONY: book test setup students benchmark clean
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ test: $(STAMP)
 # Student versions of every chapter (solutions replaced by stubs, outputs cleared) in student/
 students: $(STAMP)
 	$(BIN)/python tools/make_student_notebooks.py
+
+# Timings of this machine (datasets, fit vs a hand-written loop, every chapter) into benchmarks/
+benchmark: $(STAMP)
+	$(BIN)/python benchmarks/run.py
 
 clean:
 	rm -rf _build student

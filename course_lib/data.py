@@ -72,6 +72,40 @@ def _dish_colour(t: torch.Tensor) -> torch.Tensor:
     return low + t[:, None] * (high - low)
 
 
+def _render_dishes(size: int, t: torch.Tensor, colour_t: torch.Tensor, angle: torch.Tensor, flip: torch.Tensor,
+                   cx: torch.Tensor, cy: torch.Tensor, radius: torch.Tensor, gain: torch.Tensor,
+                   tint: torch.Tensor, grad_dir: torch.Tensor, grad_amp: torch.Tensor, table: torch.Tensor
+                   ) -> torch.Tensor:
+    """Draw dishes with the given per-image parameters; RGB in [0, ~1.3] before noise and clamping."""
+    coords = (torch.arange(size) + 0.5) / size * 2 - 1
+    v, u = torch.meshgrid(coords, coords, indexing="ij")
+    u, v = u[None], v[None]
+    du, dv = u - cx[:, None, None], v - cy[:, None, None]
+    cos, sin = torch.cos(angle)[:, None, None], torch.sin(angle)[:, None, None]
+    cu = (cos * du + sin * dv) * flip[:, None, None]
+    cv = -sin * du + cos * dv
+    r = torch.sqrt(cu**2 + cv**2)
+    rad = radius[:, None, None]
+
+    liquid = (r < 0.88 * rad).float()
+    rim = ((r >= 0.88 * rad) & (r < rad)).float()
+    sediment_edge = rad * (0.75 - 0.9 * t[:, None, None])
+    sediment = liquid * (cu > sediment_edge).float() * (cv > -0.6 * rad).float()
+    tab = ((cu > 0.1 * rad) & (cu < 0.5 * rad) & (cv < -rad) & (cv > -rad - 0.18)).float()
+
+    colour = _dish_colour(colour_t)[:, :, None, None]
+    precipitate = colour * 0.55 + 0.25
+    img = table[:, :, None, None] * (1 - liquid - rim - tab)[:, None]
+    img = img + torch.tensor([0.95, 0.95, 0.95])[None, :, None, None] * rim[:, None]
+    img = img + torch.tensor([0.15, 0.35, 0.75])[None, :, None, None] * tab[:, None]
+    img = img + colour * (liquid - sediment)[:, None] + precipitate * sediment[:, None]
+
+    light = 1 + grad_amp[:, None, None] * (torch.cos(grad_dir)[:, None, None] * u
+                                           + torch.sin(grad_dir)[:, None, None] * v)
+    img = img * (gain[:, None] * tint)[:, :, None, None] * light[:, None]
+    return img
+
+
 def make_dish_dataset(n: int, image_size: int = 32, seed: int = 0, label_noise: float = 0.0,
                       pixel_noise: float = 6.0, colour_cue: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     """A round dish photographed at a random rotation and flip; target a concentration in 80..350.
@@ -107,32 +141,11 @@ def make_dish_dataset(n: int, image_size: int = 32, seed: int = 0, label_noise: 
     grad_amp = uniform(0.0, 0.25)
     table = uniform(0.25, 0.45, n)[:, None] * torch.tensor([1.0, 0.85, 0.7])
 
-    coords = (torch.arange(size) + 0.5) / size * 2 - 1
-    v, u = torch.meshgrid(coords, coords, indexing="ij")
-    u, v = u[None], v[None]
-    du, dv = u - cx[:, None, None], v - cy[:, None, None]
-    cos, sin = torch.cos(angle)[:, None, None], torch.sin(angle)[:, None, None]
-    cu = (cos * du + sin * dv) * flip[:, None, None]
-    cv = -sin * du + cos * dv
-    r = torch.sqrt(cu**2 + cv**2)
-    rad = radius[:, None, None]
-
-    liquid = (r < 0.88 * rad).float()
-    rim = ((r >= 0.88 * rad) & (r < rad)).float()
-    sediment_edge = rad * (0.75 - 0.9 * t[:, None, None])
-    sediment = liquid * (cu > sediment_edge).float() * (cv > -0.6 * rad).float()
-    tab = ((cu > 0.1 * rad) & (cu < 0.5 * rad) & (cv < -rad) & (cv > -rad - 0.18)).float()
-
-    colour = _dish_colour(t if colour_cue else torch.rand(n, generator=g))[:, :, None, None]
-    precipitate = colour * 0.55 + 0.25
-    img = table[:, :, None, None] * (1 - liquid - rim - tab)[:, None]
-    img = img + torch.tensor([0.95, 0.95, 0.95])[None, :, None, None] * rim[:, None]
-    img = img + torch.tensor([0.15, 0.35, 0.75])[None, :, None, None] * tab[:, None]
-    img = img + colour * (liquid - sediment)[:, None] + precipitate * sediment[:, None]
-
-    light = 1 + grad_amp[:, None, None] * (torch.cos(grad_dir)[:, None, None] * u
-                                           + torch.sin(grad_dir)[:, None, None] * v)
-    img = img * (gain[:, None] * tint)[:, :, None, None] * light[:, None]
+    params = (t if colour_cue else torch.rand(n, generator=g), angle, flip, cx, cy, radius, gain, tint,
+              grad_dir, grad_amp, table)
+    chunk = 256  # render in chunks that stay in cache: same numbers, several times faster
+    img = torch.cat([_render_dishes(size, t[i:i + chunk], *(p[i:i + chunk] for p in params))
+                     for i in range(0, n, chunk)])
     img = 255.0 * img + pixel_noise * torch.randn(img.shape, generator=g)
     x = img.clamp(0.0, 255.0).float()
 

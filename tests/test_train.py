@@ -1,3 +1,6 @@
+import os
+import sys
+
 import pytest
 import torch
 
@@ -123,3 +126,42 @@ def test_fit_restarts_reproducible_and_distinct():
         cl.fit_restarts(lambda: cl.SmallCNN(16, 2), (x, y), restarts=0)
     with pytest.raises(TypeError, match="make_model"):
         cl.fit_restarts(cl.SmallCNN(16, 2), (x, y))
+
+
+def test_fit_reads_the_loss_once_per_epoch_not_per_batch(monkeypatch):
+    """fit keeps losses on the device: no .item()/float() host synchronisation per batch."""
+    x, y = _data(256)
+    calls = {"n": 0}
+    original_float, original_item = torch.Tensor.__float__, torch.Tensor.item
+
+    def from_fit() -> bool:  # count reads made by course_lib's loop, not by the optimiser's internals
+        return sys._getframe(2).f_code.co_filename.endswith(os.path.join("course_lib", "train.py"))
+
+    def counting_float(self):
+        calls["n"] += from_fit()
+        return original_float(self)
+
+    def counting_item(self):
+        calls["n"] += from_fit()
+        return original_item(self)
+
+    monkeypatch.setattr(torch.Tensor, "__float__", counting_float)
+    monkeypatch.setattr(torch.Tensor, "item", counting_item)
+    model = cl.SmallCNN(image_size=16, n_outputs=2, width=4)
+    cl.fit(model, (x, y), epochs=3, batch_size=16, progress=False)  # 16 batches per epoch
+    assert calls["n"] <= 3, f"{calls['n']} host reads for 3 epochs of 16 batches"
+
+
+def test_fit_moves_the_data_to_the_device_once(monkeypatch):
+    x, y = _data(128)
+    moves = {"n": 0}
+    original_to = torch.Tensor.to
+
+    def counting_to(self, *args, **kwargs):
+        if self.dim() == 4 and sys._getframe(1).f_code.co_filename.endswith(os.path.join("course_lib", "train.py")):
+            moves["n"] += 1
+        return original_to(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.Tensor, "to", counting_to)
+    cl.fit(cl.SmallCNN(image_size=16, n_outputs=2, width=4), (x, y), epochs=2, batch_size=16, progress=False)
+    assert moves["n"] == 1, "the image tensor is copied to the device once, not per batch"
