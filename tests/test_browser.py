@@ -99,7 +99,7 @@ def test_chapter_page_in_chromium(site, browser, nb):
 
 
 def test_prose_pages_in_chromium(site, browser):
-    for name in ("book/preface", "book/how_to_use", "book/teaching", "book/references"):
+    for name in ("book/preface", "book/how_to_use", "book/teaching", "book/running_fast", "book/references"):
         page, errors = _open(browser, f"{site}/{name}.html")
         assert page.locator("h1").count() >= 1, name
         page.close()
