@@ -83,32 +83,33 @@ def _random_pairs(k: int = 3) -> list[tuple[torch.Tensor, torch.Tensor]]:
     return pairs
 
 
+def _matches_reference(fn: Any, reference: Callable[..., float], signature: str, tol: float = 1e-6,
+                       one_arg: bool = False) -> tuple[bool, str]:
+    """Compare a student's function with ``reference`` on the shared test cases."""
+    if not callable(fn):
+        return False, f"Expected a function {signature}, got {type(fn).__name__}."
+    for pred, target in _random_pairs():
+        args = (target,) if one_arg else (pred, target)
+        got, want = float(fn(*args)), float(reference(*args))
+        if not _close(got, want, tol * max(1.0, abs(want))):
+            return False, f"On a test case your function gave {got:.4f}, the right value is {want:.4f}."
+    return True, "Your function matches the reference on every test case."
+
+
 # ----- chapter 1 -------------------------------------------------------------------------------
 
 @exercise("01.1", "R² = 1 - sum((y - pred)**2) / sum((y - mean(y))**2): the mean is the target's.")
 def _check_r2_function(fn: Any) -> tuple[bool, str]:
     from .metrics import r2
 
-    if not callable(fn):
-        return False, f"Expected a function my_r2(pred, target), got {type(fn).__name__}."
-    for pred, target in _random_pairs():
-        got, want = float(fn(pred, target)), r2(pred, target)
-        if not _close(got, want, 1e-6):
-            return False, f"On a test case your function gave {got:.4f}, the right value is {want:.4f}."
-    return True, "Your R² matches course_lib.r2 on every test case."
+    return _matches_reference(fn, r2, "my_r2(pred, target)")
 
 
 @exercise("01.2", "The best constant is the mean of y; its MSE is the mean of (y - mean(y))**2, i.e. Var(y).")
 def _check_baseline_function(fn: Any) -> tuple[bool, str]:
     from .metrics import baseline_mse
 
-    if not callable(fn):
-        return False, f"Expected a function mean_predictor_mse(y), got {type(fn).__name__}."
-    for _, target in _random_pairs():
-        got, want = float(fn(target)), baseline_mse(target)
-        if not _close(got, want, 1e-6 * max(1.0, want)):
-            return False, f"On a test case your function gave {got:.4f}, the right value is {want:.4f}."
-    return True, "Your baseline matches Var(y) on every test case."
+    return _matches_reference(fn, baseline_mse, "mean_predictor_mse(y)", one_arg=True)
 
 
 @exercise("01.3", "pred - mean = 0.5 (y - mean): the residual is 0.5 (y - mean), so MSE = 0.25 Var(y).")
@@ -138,13 +139,7 @@ def _check_best_constant(answer: Any) -> tuple[bool, str]:
 def _check_spread_function(fn: Any) -> tuple[bool, str]:
     from .diagnose import spread_ratio
 
-    if not callable(fn):
-        return False, f"Expected a function spread(pred, target), got {type(fn).__name__}."
-    for pred, target in _random_pairs():
-        got, want = float(fn(pred, target)), spread_ratio(pred, target)
-        if not _close(got, want, 1e-4):
-            return False, f"On a test case your function gave {got:.4f}, the right value is {want:.4f}."
-    return True, "Your spread ratio matches course_lib.diagnose.spread_ratio."
+    return _matches_reference(fn, spread_ratio, "spread(pred, target)", tol=1e-4)
 
 
 @exercise("02.3", "Keep the output layer linear (no ReLU after the last nn.Linear) and train as in the fix.")
@@ -179,16 +174,13 @@ def _check_best_slope(answer: Any) -> tuple[bool, str]:
 def _check_calibration_slope(fn: Any) -> tuple[bool, str]:
     from .metrics import linear_fit
 
-    if not callable(fn):
-        return False, f"Expected a function calibration_slope(pred, target), got {type(fn).__name__}."
-    for pred, target in _random_pairs():
-        got, want = float(fn(pred, target)), linear_fit(pred, target)["slope"]
-        if not _close(got, want, 1e-5):
-            flipped = linear_fit(target, pred)["slope"]
-            if _close(got, flipped, 1e-5):
-                return False, "You regressed the prediction on the target: swap the roles."
-            return False, f"On a test case your function gave {got:.4f}, the right value is {want:.4f}."
-    return True, "Your calibration slope matches on every test case."
+    ok, message = _matches_reference(fn, lambda p, y: linear_fit(p, y)["slope"], "calibration_slope(pred, target)",
+                                     tol=1e-5)
+    if not ok and callable(fn):
+        pred, target = _random_pairs()[0]
+        if _close(float(fn(pred, target)), linear_fit(target, pred)["slope"], 1e-5):
+            return False, "You regressed the prediction on the target: swap the roles."
+    return ok, message
 
 
 @exercise("03.3", "Stretched: p' - mean = f / R², so p' - y = f (1/R² - 1) - e; square and average.")
