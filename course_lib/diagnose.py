@@ -69,9 +69,7 @@ def dead_relu_fractions(model: nn.Module, x: torch.Tensor) -> dict[str, float]:
 
     def hook(name: str) -> Callable[..., None]:
         def record(_module: nn.Module, _inp: Any, out: torch.Tensor) -> None:
-            dims = [0] + list(range(2, out.ndim))
             active = (out > 0).any(dim=0) if out.ndim == 2 else (out > 0).flatten(2).any(dim=2).any(dim=0)
-            del dims
             alive[name] = alive.get(name, torch.zeros_like(active)) | active
         return record
 

@@ -49,6 +49,14 @@ class KerasBoxCNN(nn.Module):
         return self.head(self.features(x))
 
 
+def _check_cnn_args(image_size: int, n_outputs: int, width: int, in_channels: int, dropout: float
+                    ) -> tuple[int, int, int, int, float]:
+    """Validate the constructor arguments shared by the conv-block models."""
+    return (_check_image_size(image_size, 8), check_positive_int(n_outputs, "n_outputs"),
+            check_positive_int(width, "width"), check_positive_int(in_channels, "in_channels"),
+            check_number(dropout, "dropout", 0.0, 1.0))
+
+
 def conv_block(c_in: int, c_out: int, n_convs: int = 1, batch_norm: bool = True) -> nn.Sequential:
     """``n_convs`` 3x3 convolutions (+ batch norm) + ReLU, then a 2x2 max-pool."""
     layers: list[nn.Module] = []
@@ -71,11 +79,8 @@ class SmallCNN(nn.Module):
     def __init__(self, image_size: int = 32, n_outputs: int = 1, width: int = 16, in_channels: int = 3,
                  pool: str = "flatten", batch_norm: bool = True, dropout: float = 0.0) -> None:
         super().__init__()
-        image_size = _check_image_size(image_size, 8)
-        n_outputs = check_positive_int(n_outputs, "n_outputs")
-        width = check_positive_int(width, "width")
-        in_channels = check_positive_int(in_channels, "in_channels")
-        dropout = check_number(dropout, "dropout", 0.0, 1.0)
+        image_size, n_outputs, width, in_channels, dropout = _check_cnn_args(
+            image_size, n_outputs, width, in_channels, dropout)
         if pool not in POOLS:
             raise ValueError(f"pool must be one of {POOLS}, got {pool!r}")
         w = width
@@ -145,11 +150,8 @@ class VGGLike(nn.Module):
     def __init__(self, image_size: int = 32, n_outputs: int = 1, width: int = 8, in_channels: int = 3,
                  dropout: float = 0.3) -> None:
         super().__init__()
-        image_size = _check_image_size(image_size, 8)
-        n_outputs = check_positive_int(n_outputs, "n_outputs")
-        w = check_positive_int(width, "width")
-        in_channels = check_positive_int(in_channels, "in_channels")
-        dropout = check_number(dropout, "dropout", 0.0, 1.0)
+        image_size, n_outputs, w, in_channels, dropout = _check_cnn_args(
+            image_size, n_outputs, width, in_channels, dropout)
         self.features = nn.Sequential(
             conv_block(in_channels, w, n_convs=3), conv_block(w, 2 * w, n_convs=3),
             conv_block(2 * w, 4 * w, n_convs=3),
