@@ -17,6 +17,7 @@ from .exercises import check
 from .metrics import (
     baseline_mse,
     binned_means,
+    equivalent_size,
     format_report,
     linear_fit,
     mae,
@@ -29,19 +30,32 @@ from .models import KerasBoxCNN, SmallCNN, VGGLike, count_parameters, init_outpu
 from .plots import (
     plot_binned_means,
     plot_learning_curves,
+    plot_method_comparison,
     plot_noise_panel,
     plot_noise_sweep,
     plot_pred_vs_target,
     plot_residuals,
+    plot_size_curves,
     show_images,
 )
-from .train import History, evaluate_loss, fit, fit_restarts, get_loss, msle_loss, predict
+from .train import (
+    History,
+    ScaledModel,
+    evaluate_loss,
+    fit,
+    fit_restarts,
+    fit_scaled,
+    get_loss,
+    msle_loss,
+    predict,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "History", "KerasBoxCNN", "VGGLike", "augment", "check", "diagnose", "exercises", "widgets", "Settings", "SmallCNN", "Standardizer", "baseline_mse", "binned_means", "count_parameters",
-    "evaluate_loss", "fit", "fit_restarts", "format_report", "get_device", "get_loss", "get_seed", "get_size",
+    "equivalent_size", "evaluate_loss", "fit", "fit_restarts", "fit_scaled", "ScaledModel",
+    "plot_method_comparison", "plot_size_curves", "format_report", "get_device", "get_loss", "get_seed", "get_size",
     "init_output_bias", "linear_fit", "mae", "make_box_dataset", "make_dataset", "make_dish_dataset",
     "msle_loss", "mse", "output_layer", "pick", "plot_binned_means", "plot_learning_curves", "plot_noise_panel", "plot_noise_sweep", "plot_pred_vs_target",
     "plot_residuals", "predict", "r2", "regression_report", "set_seed", "setup", "show_images",

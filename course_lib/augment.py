@@ -13,7 +13,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from ._checks import check_images, check_number
+from ._checks import check_images, check_number, check_positive_int
 
 Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 
@@ -56,6 +56,58 @@ def random_d4(x: torch.Tensor, generator: torch.Generator | None = None) -> torc
     return out
 
 
+def random_hflip(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Mirror each image left-right with probability 1/2. Only right when the target does not
+    change under a mirror (see :func:`random_hflip_with_target` for one that does)."""
+    check_images(x, "x")
+    dev = generator.device if generator is not None else torch.device("cpu")
+    flip = (torch.rand(x.shape[0], generator=generator, device=dev) < 0.5).to(x.device)
+    return torch.where(flip[:, None, None, None], x.flip(-1), x)
+
+
+class TargetAware:
+    """An augmentation that changes the target together with the image.
+
+    Wraps ``fn(x, y, generator) -> (x, y)``; :func:`course_lib.fit` calls it with the batch's
+    targets too. Use it when a transform moves what the target measures (a position, an angle).
+    """
+
+    def __init__(self, fn: Callable[[torch.Tensor, torch.Tensor, torch.Generator | None],
+                                    tuple[torch.Tensor, torch.Tensor]]) -> None:
+        if not callable(fn):
+            raise TypeError(f"fn must be a function (x, y, generator) -> (x, y), got {type(fn).__name__}")
+        self.fn = fn
+
+    def __call__(self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator | None = None
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return the augmented images and their targets."""
+        return self.fn(x, y, generator)
+
+
+def random_hflip_with_target(image_size: int, column: int = 0) -> TargetAware:
+    """Mirror each image left-right with probability 1/2 and move the horizontal coordinate in
+    target ``column`` with it: ``x -> image_size - 1 - x`` (pixel coordinates from the left edge,
+    as :func:`course_lib.make_box_dataset` gives with ``origin='corner'``)."""
+    image_size = check_positive_int(image_size, "image_size")
+    column = check_positive_int(column, "column", minimum=0)
+
+    def flip(x: torch.Tensor, y: torch.Tensor, generator: torch.Generator | None = None
+             ) -> tuple[torch.Tensor, torch.Tensor]:
+        check_images(x, "x")
+        if x.shape[-1] != image_size:
+            raise ValueError(f"x must be {image_size} pixels wide, got {x.shape[-1]}")
+        if not isinstance(y, torch.Tensor) or y.ndim != 2 or y.shape[1] <= column or y.shape[0] != x.shape[0]:
+            raise ValueError(f"y must be a tensor (N, k) with k > column={column} and N = {x.shape[0]}")
+        dev = generator.device if generator is not None else torch.device("cpu")
+        mask = (torch.rand(x.shape[0], generator=generator, device=dev) < 0.5).to(x.device)
+        x = torch.where(mask[:, None, None, None], x.flip(-1), x)
+        y = y.clone()
+        y[:, column] = torch.where(mask.to(y.device), image_size - 1 - y[:, column], y[:, column])
+        return x, y
+
+    return TargetAware(flip)
+
+
 def random_rotation(max_degrees: float = 20.0) -> Augment:
     """An augmentation that rotates each image by a random angle in ±``max_degrees`` (bilinear,
     border pixels repeated)."""
@@ -94,9 +146,11 @@ def photometric(brightness: float = 0.2, noise_std: float = 0.02) -> Augment:
 
 
 def compose(*augments: Augment) -> Augment:
-    """An augmentation that applies ``augments`` in order."""
+    """An augmentation that applies ``augments`` in order (image-only augmentations)."""
     if not augments or not all(callable(a) for a in augments):
         raise TypeError("compose needs one or more augmentation functions")
+    if any(isinstance(a, TargetAware) for a in augments):
+        raise TypeError("compose takes image-only augmentations; wrap a target-aware chain in TargetAware")
 
     def chain(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         for a in augments:

@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass, field
 
 import torch
+from torch import nn
 
 from ._checks import check_finite, check_images, check_number, check_positive_int
 
@@ -107,7 +108,8 @@ def _render_dishes(size: int, t: torch.Tensor, colour_t: torch.Tensor, angle: to
 
 
 def make_dish_dataset(n: int, image_size: int = 32, seed: int = 0, label_noise: float = 0.0,
-                      pixel_noise: float = 6.0, colour_cue: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+                      pixel_noise: float = 6.0, colour_cue: bool = True, skew: float = 1.0,
+                      lighting: tuple[float, float] = (0.65, 1.15)) -> tuple[torch.Tensor, torch.Tensor]:
     """A round dish photographed at a random rotation and flip; target a concentration in 80..350.
 
     The concentration sets the colour of the liquid and the width of a crescent of precipitate on
@@ -119,23 +121,31 @@ def make_dish_dataset(n: int, image_size: int = 32, seed: int = 0, label_noise: 
     ``label_noise`` (in concentration units) adds noise to the target that no image shows, which
     caps the R² any model can reach (chapter 3). ``colour_cue=False`` gives the liquid a random
     colour, so the concentration must be read from the shape of the precipitate alone, a harder,
-    orientation-dependent task (chapter 4). Returns ``x`` (n, 3, S, S) in [0, 255] and ``y`` (n, 1).
+    orientation-dependent task (chapter 4). ``skew > 1`` makes high concentrations rare (the
+    concentration fraction is a uniform number raised to the power ``skew``), an imbalanced
+    regression target (chapter 5). ``lighting`` is the range of the overall exposure factor
+    (a narrow range makes a model rely on absolute brightness, chapter 5). Returns ``x`` (n, 3, S, S) in [0, 255] and ``y`` (n, 1).
     """
     n = check_positive_int(n, "n")
     size = check_positive_int(image_size, "image_size", minimum=8)
     label_noise = check_number(label_noise, "label_noise", low=0.0)
     pixel_noise = check_number(pixel_noise, "pixel_noise", low=0.0)
+    skew = check_number(skew, "skew", low=0.1, high=10.0)
+    if not isinstance(lighting, (tuple, list)) or len(lighting) != 2:
+        raise TypeError(f"lighting must be a pair (low, high), got {lighting!r}")
+    light_lo = check_number(lighting[0], "lighting[0]", low=0.0)
+    light_hi = check_number(lighting[1], "lighting[1]", low=light_lo)
     g = _generator(seed)
 
     def uniform(lo: float, hi: float, *shape: int) -> torch.Tensor:
         return lo + (hi - lo) * torch.rand(*(shape or (n,)), generator=g)
 
-    t = torch.rand(n, generator=g)
+    t = torch.rand(n, generator=g) ** skew
     angle = uniform(0.0, 2 * math.pi)
     flip = (torch.rand(n, generator=g) < 0.5).float() * 2 - 1
     cx, cy = uniform(-0.08, 0.08), uniform(-0.08, 0.08)
     radius = uniform(0.62, 0.74)
-    gain = uniform(0.65, 1.15)
+    gain = uniform(light_lo, light_hi)
     tint = uniform(0.9, 1.1, n, 3)
     grad_dir = uniform(0.0, 2 * math.pi)
     grad_amp = uniform(0.0, 0.25)
@@ -239,6 +249,16 @@ class Standardizer:
         mean, std = self._stats(data)
         return data * std + mean
 
+    def as_module(self) -> nn.Module:
+        """The fitted transform as a layer, to put in front of a model (``nn.Sequential(s.as_module(), net)``).
+
+        Its statistics are buffers: they move with the model to a device and are saved in the
+        model's ``state_dict``, so training and test data can never be preprocessed differently.
+        """
+        if not self.fitted:
+            raise ValueError("this Standardizer is not fitted yet: call .fit(training_data) first")
+        return StandardizeLayer(self.mean, self.std)
+
     def state_dict(self) -> dict[str, torch.Tensor]:
         """The fitted statistics, to save next to a model's weights."""
         if not self.fitted:
@@ -251,6 +271,49 @@ class Standardizer:
             raise ValueError("state must be a dict with keys 'mean' and 'std'")
         self.mean, self.std = state["mean"].clone(), state["std"].clone()
         return self
+
+
+class StandardizeLayer(nn.Module):
+    """``(x - mean) / std`` with fixed statistics held as buffers (made by :meth:`Standardizer.as_module`)."""
+
+    def __init__(self, mean: torch.Tensor, std: torch.Tensor) -> None:
+        super().__init__()
+        self.register_buffer("mean", mean.detach().clone())
+        self.register_buffer("std", std.detach().clone())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Standardise ``x`` with the stored statistics."""
+        if x.ndim != self.mean.ndim or x.shape[1:2] != self.mean.shape[1:2]:
+            raise ValueError(f"input of shape {tuple(x.shape)} does not match the fitted shape {tuple(self.mean.shape)}")
+        return (x - self.mean) / self.std
+
+
+def label_weights(y: torch.Tensor, bins: int = 20, smooth: float = 0.0) -> torch.Tensor:
+    """Per-sample weights inversely proportional to how common each target value is.
+
+    The targets (N,) or (N, 1) are histogrammed into ``bins`` equal-width bins; ``smooth > 0``
+    convolves the histogram with a Gaussian kernel of that many bins (label-distribution
+    smoothing, Yang et al., 2021), so that neighbouring targets share their counts. Weights are
+    scaled to mean 1. Pass them to ``fit(..., sample_weight=...)``.
+    """
+    if not isinstance(y, torch.Tensor):
+        raise TypeError(f"y must be a torch.Tensor, got {type(y).__name__}")
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1 or y.shape[0] < 2:
+        raise ValueError(f"y must have shape (N,) or (N, 1) with N >= 2, got {tuple(y.shape)}")
+    check_finite(y.float(), "y")
+    bins = check_positive_int(bins, "bins")
+    smooth = check_number(smooth, "smooth", low=0.0)
+    lo, hi = float(y.min()), float(y.max())
+    which = ((y.double() - lo) / max(hi - lo, 1e-12) * bins).long().clamp(0, bins - 1)
+    counts = torch.bincount(which, minlength=bins).double()
+    if smooth > 0:
+        offsets = torch.arange(-bins + 1, bins, dtype=torch.float64)
+        kernel = torch.exp(-0.5 * (offsets / smooth) ** 2)
+        counts = torch.stack([(counts * kernel[bins - 1 - i: 2 * bins - 1 - i]).sum() for i in range(bins)])
+    w = 1.0 / counts[which].clamp_min(1e-12)
+    return (w / w.mean()).float()
 
 
 def simulate_best_predictor(n: int, noise_std: float, signal_std: float = 1.0, seed: int = 0

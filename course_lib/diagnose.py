@@ -6,9 +6,11 @@ plot or assert them.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -165,3 +167,78 @@ def overfit_one_batch(model: nn.Module, x: torch.Tensor, y: torch.Tensor, steps:
                progress=False)
     var = float(((y - y.mean(0)) ** 2).mean())
     return hist.train_loss[-1] / var
+
+
+@torch.no_grad()
+def invariance_error(model: nn.Module, x: torch.Tensor, elements: tuple[int, ...] = tuple(range(8))) -> float:
+    """How much ``model``'s predictions change when its input is rotated or mirrored.
+
+    Returns the largest ``|f(g x) - f(x)|`` over the images of ``x`` and the D4 elements
+    ``elements`` (see :func:`course_lib.augment.d4_transform`), divided by the standard deviation
+    of ``f(x)`` over ``x``: 0 for an exactly invariant model, of order 1 for one that is not.
+    """
+    from .augment import d4_transform
+    from .train import predict
+
+    _check_model(model)
+    check_images(x, "x")
+    if x.shape[0] < 2:
+        raise ValueError(f"x needs at least 2 images to measure the spread of predictions, got {x.shape[0]}")
+    if not elements or any(isinstance(e, bool) or not isinstance(e, int) or not 0 <= e < 8 for e in elements):
+        raise ValueError(f"elements must be D4 element numbers in 0..7, got {elements!r}")
+    base = predict(model, x)
+    scale = float(base.std(dim=0).mean())
+    if scale == 0.0:
+        raise ValueError("the model predicts the same value for every image: the relative change is undefined")
+    worst = max(float((predict(model, d4_transform(x, e)) - base).abs().max()) for e in elements)
+    return worst / scale
+
+
+def ks_two_sample(a: Any, b: Any) -> tuple[float, float]:
+    """Two-sample Kolmogorov-Smirnov test: the largest gap between the two empirical CDFs and
+    its asymptotic p-value (small when the samples come from different distributions)."""
+    from .metrics import as_array_1d
+
+    x, y = np.sort(as_array_1d(a, "a")), np.sort(as_array_1d(b, "b"))
+    if x.size < 2 or y.size < 2:
+        raise ValueError("a and b need at least 2 values each")
+    grid = np.concatenate([x, y])
+    gap = float(np.abs(np.searchsorted(x, grid, side="right") / x.size
+                       - np.searchsorted(y, grid, side="right") / y.size).max())
+    ne = x.size * y.size / (x.size + y.size)
+    lam = (math.sqrt(ne) + 0.12 + 0.11 / math.sqrt(ne)) * gap
+    if lam < 0.2:
+        return gap, 1.0
+    p = 2 * sum((-1) ** (j - 1) * math.exp(-2 * j * j * lam * lam) for j in range(1, 101))
+    return gap, float(min(1.0, max(0.0, p)))
+
+
+def image_statistics(x: torch.Tensor) -> torch.Tensor:
+    """Per-image summary statistics (N, 2C): each channel's mean, then each channel's standard deviation."""
+    check_images(x, "x")
+    flat = x.detach().cpu().double().flatten(2)
+    return torch.cat([flat.mean(2), flat.std(2)], dim=1)
+
+
+def shift_check(reference: torch.Tensor, incoming: torch.Tensor, alpha: float = 0.01) -> dict[str, Any]:
+    """Does ``incoming`` look like ``reference`` (e.g. the training images)? Compare each
+    per-image statistic (channel means and standard deviations) with a two-sample KS test.
+
+    Returns ``statistics`` (names), ``ks`` and ``p_values`` per statistic, the mean of each
+    statistic in both sets, and ``shifted``: whether any p-value is below ``alpha`` divided by the
+    number of statistics (Bonferroni), i.e. whether the sets differ beyond chance.
+    """
+    check_images(reference, "reference")
+    check_images(incoming, "incoming")
+    if reference.shape[1:] != incoming.shape[1:]:
+        raise ValueError(f"reference and incoming must hold images of the same shape, got "
+                         f"{tuple(reference.shape[1:])} and {tuple(incoming.shape[1:])}")
+    alpha = check_number(alpha, "alpha", low=0.0, high=1.0)
+    a, b = image_statistics(reference), image_statistics(incoming)
+    c = reference.shape[1]
+    names = [f"mean of channel {i}" for i in range(c)] + [f"std of channel {i}" for i in range(c)]
+    tests = [ks_two_sample(a[:, j], b[:, j]) for j in range(a.shape[1])]
+    p_values = [p for _, p in tests]
+    return {"statistics": names, "ks": [k for k, _ in tests], "p_values": p_values,
+            "reference_means": a.mean(0).tolist(), "incoming_means": b.mean(0).tolist(),
+            "shifted": min(p_values) < alpha / len(p_values)}

@@ -188,3 +188,67 @@ def _check_stretch_factor(answer: Any) -> tuple[bool, str]:
     if _close(answer, 2.0, 0.05):
         return True, "MSE' = Var(y)(1 - R²)/R², twice the MSE Var(y)(1 - R²) when R² = 0.5."
     return False, f"{answer!r} is not the factor."
+
+
+# ----- chapter 4 -------------------------------------------------------------------------------
+
+@exercise("04.1", "A mirror maps the column x to image_size - 1 - x; the row y does not move.")
+def _check_flip_target(fn: Any) -> tuple[bool, str]:
+    if not callable(fn):
+        return False, f"Expected a function flip_target(y, image_size), got {type(fn).__name__}."
+    from .data import make_box_dataset
+
+    for size in (16, 24):
+        x, y = make_box_dataset(20, image_size=size, seed=size)
+        got = torch.as_tensor(fn(y.clone(), size), dtype=torch.float32)
+        # the right answer: the box found in the mirrored image
+        mirrored = x.flip(-1)[:, 0]
+        cols = (mirrored > 0).any(dim=1).float()
+        centre_x = (cols * torch.arange(size)).sum(1) / cols.sum(1)
+        want = torch.stack([centre_x, y[:, 1]], dim=1)
+        if got.shape != want.shape:
+            return False, f"Expected targets of shape {tuple(want.shape)}, got {tuple(got.shape)}."
+        if not torch.allclose(got, want, atol=1e-4):
+            if torch.allclose(got[:, 1], want[:, 1], atol=1e-4):
+                return False, "The row is right but the column is not where the box is in the mirrored image."
+            return False, "The targets do not match where the box is in the mirrored image."
+    return True, "Your targets follow the box into the mirrored image, for any image size."
+
+
+INVARIANCE_ANSWERS = {"dish concentration": True, "box x-centre": False, "box y-centre": True,
+                      "clock hand angle": False, "number of cells in a dish": True}
+
+
+@exercise("04.2", "Ask: if I mirror the picture left-right, does the true answer change?")
+def _check_invariance_table(answer: Any) -> tuple[bool, str]:
+    if not isinstance(answer, dict) or set(answer) != set(INVARIANCE_ANSWERS):
+        return False, f"Expected a dict with exactly the keys {sorted(INVARIANCE_ANSWERS)}."
+    wrong = [k for k, v in INVARIANCE_ANSWERS.items() if answer[k] is not v]
+    if wrong:
+        return False, f"Not right for: {', '.join(sorted(wrong))}."
+    return True, "Only targets that a mirror leaves unchanged may be augmented with mirrors as they are."
+
+
+@exercise("04.3", "Average model(torch.rot90(x, k, dims=(-2, -1))) over k = 0, 1, 2, 3, in eval mode.")
+def _check_c4_tta(fn: Any) -> tuple[bool, str]:
+    if not callable(fn):
+        return False, f"Expected a function c4_tta(model, x), got {type(fn).__name__}."
+    from torch import nn
+
+    torch.manual_seed(4)
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.LazyLinear(1))
+    x = torch.rand(6, 3, 8, 8, generator=torch.Generator().manual_seed(5))
+    model(x)  # materialise the lazy layer
+    model.eval()
+    with torch.no_grad():
+        want = torch.stack([model(torch.rot90(x, k, dims=(-2, -1))) for k in range(4)]).mean(0)
+    model.train()
+    got = torch.as_tensor(fn(model, x)).detach().float().cpu()
+    if got.shape != want.shape:
+        return False, f"Expected predictions of shape {tuple(want.shape)}, got {tuple(got.shape)}."
+    if not torch.allclose(got, want, atol=1e-5):
+        return False, "Your average differs from the mean prediction over the 4 rotations (is the model in eval mode?)."
+    rotated = torch.as_tensor(fn(model, torch.rot90(x, 1, dims=(-2, -1)))).detach().float().cpu()
+    if not torch.allclose(rotated, got, atol=1e-5):
+        return False, "Your prediction changes when the input is rotated by 90°: it should not."
+    return True, "Your TTA prediction is the same for an image and its quarter turns."

@@ -9,9 +9,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import torch
 
-from ._checks import check_pair
+from ._checks import as_tensor, check_finite, check_pair
 
 
 def mse(pred: Any, target: Any) -> float:
@@ -141,3 +142,127 @@ def binned_means(pred: Any, target: Any, bins: int = 10) -> tuple[torch.Tensor, 
     my = torch.stack([y[g, 0].mean() for g in groups])
     counts = torch.tensor([len(g) for g in groups])
     return mp, my, counts
+
+
+def as_array_1d(values: Any, name: str) -> np.ndarray:
+    """``values`` as a finite 1-D float64 NumPy array, or a clear error naming ``name``."""
+    t = check_finite(as_tensor(values, name), name)
+    if t.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {tuple(t.shape)}")
+    return t.numpy()
+
+
+def equivalent_size(sizes: Any, scores: Any, score: float) -> float:
+    """How many training images a learning curve needs to reach ``score``.
+
+    ``scores[i]`` is the test error after training on ``sizes[i]`` images (sizes increasing,
+    errors falling). The answer is interpolated linearly in log(size) and log(error) between the
+    two sizes that bracket ``score``; it is ``inf`` when even the largest size does not reach it
+    and the smallest size when the smallest size already does. Use it to say what an augmentation
+    is worth: the plain curve's equivalent size of the augmented model's error.
+    """
+    s = as_array_1d(sizes, "sizes")
+    e = as_array_1d(scores, "scores")
+    if s.size != e.size or s.size < 2:
+        raise ValueError(f"sizes and scores must have the same length >= 2, got {s.size} and {e.size}")
+    if (s <= 0).any() or (e <= 0).any():
+        raise ValueError("sizes and scores must be positive")
+    if (np.diff(s) <= 0).any():
+        raise ValueError("sizes must be strictly increasing")
+    if isinstance(score, bool) or not isinstance(score, (int, float)) or not math.isfinite(score) or score <= 0:
+        raise ValueError(f"score must be a positive number, got {score!r}")
+    if score >= e[0]:
+        return float(s[0])
+    for i in range(1, s.size):
+        if e[i] <= score:
+            ls, le = np.log(s[i - 1:i + 1]), np.log(e[i - 1:i + 1])
+            if le[0] == le[1]:
+                return float(s[i])
+            frac = (np.log(score) - le[0]) / (le[1] - le[0])
+            return float(np.exp(ls[0] + frac * (ls[1] - ls[0])))
+    return math.inf
+
+
+# ----- probabilities (classifiers) and intervals (regressors) -----------------------------------
+
+def _check_probs(probs: Any, labels: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """Probabilities (N, K) in [0, 1] with rows summing to 1, and integer labels (N,) in 0..K-1."""
+    p = check_finite(as_tensor(probs, "probs"), "probs")
+    if p.ndim != 2 or p.shape[1] < 2:
+        raise ValueError(f"probs must have shape (N, K) with K >= 2 classes, got {tuple(p.shape)}")
+    if bool((p < 0).any()) or bool((p > 1).any()):
+        raise ValueError("probs must lie in [0, 1] (pass probabilities, e.g. logits.softmax(1), not logits)")
+    if not torch.allclose(p.sum(1), torch.ones(p.shape[0], dtype=p.dtype), atol=1e-4):
+        raise ValueError("each row of probs must sum to 1")
+    lab = as_tensor(labels, "labels")
+    if lab.ndim != 1 or lab.shape[0] != p.shape[0]:
+        raise ValueError(f"labels must have shape ({p.shape[0]},) to match probs, got {tuple(lab.shape)}")
+    if bool((lab != lab.round()).any()) or bool((lab < 0).any()) or bool((lab >= p.shape[1]).any()):
+        raise ValueError(f"labels must be integers in 0..{p.shape[1] - 1}")
+    return p, lab.long()
+
+
+def accuracy(probs: Any, labels: Any) -> float:
+    """Fraction of samples whose most probable class is the label."""
+    p, lab = _check_probs(probs, labels)
+    return float((p.argmax(1) == lab).double().mean())
+
+
+def log_loss(probs: Any, labels: Any, eps: float = 1e-12) -> float:
+    """Mean negative log-probability of the true class (cross-entropy); 0 is perfect, log K is a
+    uniform guess. Punishes confident mistakes without bound."""
+    p, lab = _check_probs(probs, labels)
+    return float(-torch.log(p[torch.arange(p.shape[0]), lab].clamp_min(eps)).mean())
+
+
+def brier_score(probs: Any, labels: Any) -> float:
+    """Mean squared distance between the probability vector and the one-hot label (0 is perfect, at most 2)."""
+    p, lab = _check_probs(probs, labels)
+    onehot = torch.nn.functional.one_hot(lab, p.shape[1]).double()
+    return float(((p - onehot) ** 2).sum(1).mean())
+
+
+def reliability_bins(probs: Any, labels: Any, bins: int = 10) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Confidence (top probability) split into ``bins`` equal-width bins on [0, 1]: each bin's mean
+    confidence, accuracy and count (empty bins give NaN means and count 0)."""
+    p, lab = _check_probs(probs, labels)
+    if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
+        raise ValueError(f"bins must be a positive int, got {bins!r}")
+    conf, guess = p.max(1)
+    correct = (guess == lab).double()
+    which = (conf * bins).long().clamp(max=bins - 1)
+    counts = torch.bincount(which, minlength=bins)
+    sum_conf = torch.zeros(bins, dtype=torch.float64).index_add_(0, which, conf)
+    sum_acc = torch.zeros(bins, dtype=torch.float64).index_add_(0, which, correct)
+    with torch.no_grad():
+        mean_conf = torch.where(counts > 0, sum_conf / counts.clamp_min(1), torch.nan)
+        mean_acc = torch.where(counts > 0, sum_acc / counts.clamp_min(1), torch.nan)
+    return mean_conf, mean_acc, counts
+
+
+def expected_calibration_error(probs: Any, labels: Any, bins: int = 15) -> float:
+    """ECE: the count-weighted mean gap between confidence and accuracy over confidence bins.
+    0 for a calibrated classifier; an over-confident one has accuracy below its confidence."""
+    conf, acc, counts = reliability_bins(probs, labels, bins)
+    used = counts > 0
+    return float(((conf[used] - acc[used]).abs() * counts[used]).sum() / counts.sum())
+
+
+def interval_coverage(mean: Any, std: Any, target: Any, level: float = 0.9) -> float:
+    """Fraction of targets inside the central Gaussian interval ``mean ± z·std`` of probability
+    ``level``. For calibrated intervals it is close to ``level``."""
+    m, y = check_pair(mean, target, "mean", "target")
+    s, _ = check_pair(std, target, "std", "target")
+    if bool((s <= 0).any()):
+        raise ValueError("std must be positive")
+    if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 1:
+        raise ValueError(f"level must be a number in (0, 1), got {level!r}")
+    z = gaussian_quantile(0.5 + level / 2)
+    return float(((y - m).abs() <= z * s).double().mean())
+
+
+def gaussian_quantile(q: float) -> float:
+    """The ``q``-quantile of the standard normal distribution (0 < q < 1)."""
+    if isinstance(q, bool) or not isinstance(q, (int, float)) or not 0 < q < 1:
+        raise ValueError(f"q must be a number in (0, 1), got {q!r}")
+    return float(torch.special.ndtri(torch.tensor(float(q), dtype=torch.float64)))

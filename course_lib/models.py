@@ -162,3 +162,15 @@ class VGGLike(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Map images (N, C, H, W) to outputs (N, n_outputs)."""
         return self.head(self.features(x))
+
+
+class NormalizeBrightness(nn.Module):
+    """Divide each image by its own mean pixel value: a global change of exposure (every pixel
+    times the same factor) then leaves the output unchanged. Put it in front of a model whose
+    target does not depend on the overall brightness."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return ``x / mean(x)`` per image."""
+        if x.ndim != 4:
+            raise ValueError(f"x must have shape (N, C, H, W), got {tuple(x.shape)}")
+        return x / x.mean(dim=(1, 2, 3), keepdim=True).clamp_min(1e-6)

@@ -159,3 +159,105 @@ def plot_noise_sweep(noise_stds: Sequence[float] = (0.25, 0.5, 1.0, 2.0), n: int
     fig.suptitle("More unexplained noise: lower R², flatter prediction-on-target slope")
     fig.tight_layout()
     return fig
+
+
+def plot_method_comparison(results: dict[str, Sequence[float]], ax: plt.Axes | None = None,
+                           title: str = "Test error of each method", ylabel: str = "test MSE",
+                           reference: str | None = None) -> plt.Axes:
+    """Bar chart of a score per method: the mean over seeds, with min-max error bars when a
+    method has several values. ``reference`` names a method whose value is drawn as a dashed line."""
+    if not isinstance(results, dict) or not results:
+        raise ValueError("results must be a non-empty dict {method name: [score, ...]}")
+    values = {}
+    for name, scores in results.items():
+        arr = np.atleast_1d(np.asarray(scores, dtype=float))
+        if arr.size == 0 or not np.isfinite(arr).all():
+            raise ValueError(f"results[{name!r}] must hold one or more finite numbers")
+        values[name] = arr
+    if reference is not None and reference not in values:
+        raise ValueError(f"reference must be one of {list(values)}, got {reference!r}")
+    ax = _axes(ax, figsize=(1.1 * len(values) + 2.5, 4.0))
+    names = list(values)
+    means = np.array([values[k].mean() for k in names])
+    low = means - np.array([values[k].min() for k in names])
+    high = np.array([values[k].max() for k in names]) - means
+    ax.bar(range(len(names)), means, yerr=np.vstack([low, high]), capsize=4, color="tab:blue", alpha=0.8)
+    if reference is not None:
+        ax.axhline(values[reference].mean(), color="k", ls="--", lw=1, label=reference)
+        ax.legend(fontsize=8)
+    ax.set_xticks(range(len(names)))
+    ax.set_xticklabels(names, rotation=30, ha="right", fontsize=8)
+    ax.set_xlabel("method")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    return ax
+
+
+def plot_size_curves(sizes: Sequence[int], curves: dict[str, Sequence[float]], ax: plt.Axes | None = None,
+                     title: str = "Test error against training-set size", ylabel: str = "test MSE") -> plt.Axes:
+    """Learning curves against data: a score for each training-set size, one line per setting,
+    on log-log axes."""
+    sizes_arr = np.asarray(sizes, dtype=float)
+    if sizes_arr.ndim != 1 or sizes_arr.size < 2 or (sizes_arr <= 0).any():
+        raise ValueError("sizes must hold two or more positive training-set sizes")
+    if not isinstance(curves, dict) or not curves:
+        raise ValueError("curves must be a non-empty dict {label: [score per size]}")
+    ax = _axes(ax)
+    for label, scores in curves.items():
+        arr = np.asarray(scores, dtype=float)
+        if arr.shape != sizes_arr.shape:
+            raise ValueError(f"curves[{label!r}] must have one score per size ({sizes_arr.size}), got {arr.shape}")
+        ax.plot(sizes_arr, arr, "o-", label=label)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("training images")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_reliability(probs: Any, labels: Any, bins: int = 10, ax: plt.Axes | None = None,
+                     title: str = "Reliability diagram") -> plt.Axes:
+    """Accuracy against confidence per confidence bin, with the diagonal of a calibrated
+    classifier; bars below the diagonal mean over-confidence. The title gives the ECE."""
+    from .metrics import expected_calibration_error, reliability_bins
+
+    conf, acc, counts = reliability_bins(probs, labels, bins)
+    ax = _axes(ax)
+    edges = np.linspace(0, 1, bins + 1)
+    used = counts.numpy() > 0
+    ax.bar(edges[:-1][used], acc.numpy()[used], width=1 / bins, align="edge", alpha=0.7, edgecolor="k",
+           label="accuracy in bin")
+    ax.plot(conf.numpy()[used], conf.numpy()[used], "r.", label="mean confidence in bin")
+    ax.plot([0, 1], [0, 1], "k--", lw=1, label="calibrated")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("confidence (top probability)")
+    ax.set_ylabel("accuracy")
+    ax.set_title(f"{title}\nECE {expected_calibration_error(probs, labels, bins):.3f}", fontsize=10)
+    ax.legend(loc="upper left", fontsize=8)
+    return ax
+
+
+def plot_coverage(levels: Sequence[float], coverages: dict[str, Sequence[float]], ax: plt.Axes | None = None,
+                  title: str = "Interval coverage") -> plt.Axes:
+    """Observed coverage of prediction intervals against their nominal level, one line per
+    method, with the diagonal that calibrated intervals follow."""
+    lv = np.asarray(levels, dtype=float)
+    if lv.ndim != 1 or lv.size == 0 or ((lv <= 0) | (lv >= 1)).any():
+        raise ValueError("levels must hold one or more nominal levels in (0, 1)")
+    if not isinstance(coverages, dict) or not coverages:
+        raise ValueError("coverages must be a non-empty dict {label: [coverage per level]}")
+    ax = _axes(ax)
+    ax.plot([0, 1], [0, 1], "k--", lw=1, label="calibrated")
+    for label, cov in coverages.items():
+        arr = np.asarray(cov, dtype=float)
+        if arr.shape != lv.shape:
+            raise ValueError(f"coverages[{label!r}] must have one value per level ({lv.size}), got {arr.shape}")
+        ax.plot(lv, arr, "o-", label=label)
+    ax.set_xlabel("nominal level")
+    ax.set_ylabel("observed coverage on test data")
+    ax.set_title(title)
+    ax.legend(loc="upper left", fontsize=8)
+    return ax

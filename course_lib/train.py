@@ -16,9 +16,13 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ._checks import check_finite, check_images, check_number, check_positive_int
+from .augment import TargetAware
 from .config import get_device
+from .data import Standardizer
 
-LOSSES = ("mse", "mae", "huber", "msle")
+LOSSES = ("mse", "mae", "huber", "msle", "cross_entropy", "gaussian_nll")
+WEIGHTED_LOSSES = {"mse": lambda out, y: (out - y) ** 2, "mae": lambda out, y: (out - y).abs(),
+                   "huber": lambda out, y: nn.functional.huber_loss(out, y, reduction="none")}
 OPTIMIZERS = ("adam", "sgd", "adamw")
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
@@ -32,12 +36,43 @@ def msle_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return torch.mean((torch.log1p(pred.clamp_min(0.0)) - torch.log1p(target.clamp_min(0.0))) ** 2)
 
 
+def cross_entropy_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of class ``logits`` (N, K) against one-hot (or soft) class probabilities (N, K).
+
+    Targets are probabilities rather than class numbers so that :func:`fit` can keep its float
+    (N, k) targets; ``torch.nn.functional.one_hot(labels, K).float()`` makes them.
+    """
+    return nn.functional.cross_entropy(logits, target)
+
+
+def gaussian_nll_loss(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Gaussian negative log-likelihood (without the constant) of targets (N, k) under a model
+    whose outputs (N, 2k) are the means, then the log-variances (clamped to ±12 for stability)."""
+    k = target.shape[1]
+    mean, log_var = out[:, :k], out[:, k:].clamp(-12.0, 12.0)
+    return 0.5 * (log_var + (target - mean) ** 2 * torch.exp(-log_var)).mean()
+
+
+gaussian_nll_loss.output_shape = lambda shape: (shape[0], 2 * shape[1])  # type: ignore[attr-defined]
+
+
+def split_gaussian(out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Split the outputs (N, 2k) of a model trained with ``gaussian_nll`` into means and standard deviations."""
+    if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[1] % 2:
+        raise ValueError(f"out must be a tensor (N, 2k) of means then log-variances, got "
+                         f"{tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__}")
+    k = out.shape[1] // 2
+    return out[:, :k], torch.exp(0.5 * out[:, k:].clamp(-12.0, 12.0))
+
+
 def get_loss(loss: str | LossFn) -> LossFn:
-    """Return a loss function by name (``'mse'``, ``'mae'``, ``'huber'``, ``'msle'``) or pass a callable through."""
+    """Return a loss function by name (``'mse'``, ``'mae'``, ``'huber'``, ``'msle'``,
+    ``'cross_entropy'``, ``'gaussian_nll'``) or pass a callable through."""
     if callable(loss):
         return loss
     table: dict[str, LossFn] = {"mse": nn.functional.mse_loss, "mae": nn.functional.l1_loss,
-                                "huber": nn.functional.huber_loss, "msle": msle_loss}
+                                "huber": nn.functional.huber_loss, "msle": msle_loss,
+                                "cross_entropy": cross_entropy_loss, "gaussian_nll": gaussian_nll_loss}
     if not isinstance(loss, str) or loss not in table:
         raise ValueError(f"loss must be one of {LOSSES} or a callable, got {loss!r}")
     return table[loss]
@@ -108,15 +143,18 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
         batch_size: int = 128, loss: str | LossFn = "mse", optimizer: str = "adam",
         weight_decay: float = 0.0, device: str | torch.device | None = None, amp: bool = False,
         augment: Augment | None = None, seed: int = 0, check_shapes: bool = True,
-        progress: bool | None = None,
+        sample_weight: torch.Tensor | None = None, progress: bool | None = None,
         on_epoch_end: Callable[[int, nn.Module], dict[str, float]] | None = None) -> History:
     """Train ``model`` on ``train = (x, y)`` and return its :class:`History`.
 
     * ``val``: an optional ``(x, y)`` pair evaluated after every epoch (model in eval mode).
     * ``loss``: ``'mse'``, ``'mae'``, ``'huber'``, ``'msle'`` or a callable ``loss(pred, y)``.
     * ``augment``: an optional ``augment(x_batch, generator) -> x_batch`` applied to each
-      training batch (see :mod:`course_lib.augment`).
+      training batch, or a :class:`course_lib.augment.TargetAware` one that changes the targets
+      too (see :mod:`course_lib.augment`).
     * ``amp``: bfloat16 autocast on CUDA (ignored elsewhere).
+    * ``sample_weight``: optional weights (N,), one per training sample, for ``'mse'``, ``'mae'``
+      or ``'huber'``: each batch's loss is the weighted mean (e.g. to up-weight rare targets).
     * ``check_shapes``: refuse predictions whose shape differs from the targets' (the silent
       broadcast of a (N,) target against (N, 1) outputs). Chapter 2 turns it off to show the bug.
     * ``on_epoch_end(epoch, model)``: may return a dict of numbers, recorded in ``history.extra``.
@@ -132,7 +170,21 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
     lr = check_number(lr, "lr", low=0.0)
     weight_decay = check_number(weight_decay, "weight_decay", low=0.0)
     loss_fn = get_loss(loss)
+    if augment is not None and not callable(augment):
+        raise TypeError(f"augment must be a function (x, generator) -> x, got {type(augment).__name__}")
     dev = get_device(device)
+    weights = None
+    if sample_weight is not None:
+        if not isinstance(loss, str) or loss not in WEIGHTED_LOSSES:
+            raise ValueError(f"sample_weight works with loss in {tuple(WEIGHTED_LOSSES)}, got {loss!r}")
+        if not isinstance(sample_weight, torch.Tensor) or sample_weight.shape != (x.shape[0],):
+            raise ValueError(f"sample_weight must be a tensor of shape ({x.shape[0]},), one weight per sample")
+        check_finite(sample_weight.float(), "sample_weight")
+        if bool((sample_weight < 0).any()) or float(sample_weight.sum()) <= 0:
+            raise ValueError("sample_weight must be >= 0 with a positive sum")
+        weights = sample_weight.to(dev, torch.float32)
+        elementwise = WEIGHTED_LOSSES[loss]
+    expected_shape = getattr(loss_fn, "output_shape", lambda shape: shape)
 
     model.to(dev)
     opt = _make_optimizer(optimizer, model.parameters(), lr, weight_decay)
@@ -149,15 +201,22 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
         for start in range(0, n, batch_size):
             idx = order[start:start + batch_size]
             xb, yb = x[idx], y[idx]
-            if augment is not None:
+            if isinstance(augment, TargetAware):
+                xb, yb = augment(xb, yb, aug_gen)
+            elif augment is not None:
                 xb = augment(xb, aug_gen)
             with _autocast(dev, amp):
                 out = model(xb)
             out = out.float()
-            if check_shapes and out.shape != yb.shape:
-                raise ValueError(f"model output shape {tuple(out.shape)} differs from target shape "
-                                 f"{tuple(yb.shape)}: the loss would broadcast them (reshape the targets)")
-            batch_loss = loss_fn(out, yb)
+            if check_shapes and out.shape != expected_shape(yb.shape):
+                raise ValueError(f"model output shape {tuple(out.shape)} differs from the expected "
+                                 f"{tuple(expected_shape(yb.shape))} for targets {tuple(yb.shape)}: the loss "
+                                 "would broadcast them (reshape the targets)")
+            if weights is None:
+                batch_loss = loss_fn(out, yb)
+            else:
+                wb = weights[idx]
+                batch_loss = (elementwise(out, yb).mean(1) * wb).sum() / wb.sum().clamp_min(1e-12)
             opt.zero_grad(set_to_none=True)
             batch_loss.backward()
             opt.step()
@@ -193,6 +252,105 @@ def fit_restarts(make_model: Callable[[], nn.Module], train: tuple[torch.Tensor,
         model = make_model()
         results.append((model, fit(model, train, val, seed=1000 * seed + r, **fit_kwargs)))
     return results
+
+
+class ScaledModel(nn.Module):
+    """``net`` with its preprocessing inside it: images standardised with the training set's
+    statistics on the way in, outputs mapped back to target units on the way out.
+
+    ``core`` (input standardisation + ``net``) is what trains, on standardised targets; calling
+    the model gives predictions in target units. The statistics are buffers, saved in the
+    ``state_dict`` with the weights, so training and test data cannot be preprocessed differently.
+    """
+
+    def __init__(self, net: nn.Module, x_scaler: Standardizer, y_scaler: Standardizer) -> None:
+        super().__init__()
+        if not isinstance(net, nn.Module):
+            raise TypeError(f"net must be a torch.nn.Module, got {type(net).__name__}")
+        if not isinstance(x_scaler, Standardizer) or not isinstance(y_scaler, Standardizer):
+            raise TypeError("x_scaler and y_scaler must be course_lib Standardizer objects")
+        if not y_scaler.fitted:
+            raise ValueError("y_scaler is not fitted yet: call .fit(training_targets) first")
+        self.core = nn.Sequential(x_scaler.as_module(), net)
+        self.register_buffer("y_mean", y_scaler.mean.detach().clone())
+        self.register_buffer("y_std", y_scaler.std.detach().clone())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Predictions in target units."""
+        return self.core(x) * self.y_std + self.y_mean
+
+
+def fit_scaled(net: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
+               val: tuple[torch.Tensor, torch.Tensor] | None = None, **fit_kwargs: object
+               ) -> tuple[ScaledModel, History]:
+    """Standardise images and targets with statistics of ``train`` only, train ``net`` with
+    :func:`fit` on the standardised data, and return ``(model, history)``.
+
+    ``model`` is a :class:`ScaledModel`: it takes raw images and predicts in target units, so
+    ``predict(model, x_test)`` needs no preprocessing by hand. Losses in ``history`` are in
+    standardised units (1.0 = the mean predictor). Targets must be (N, k). A target-aware
+    augmentation (:class:`course_lib.augment.TargetAware`) sees the targets in their own units.
+    """
+    x, y = _check_data(train, "train")
+    if y.ndim != 2:
+        raise ValueError(f"train[1] (targets) must have shape (N, k), got {tuple(y.shape)}")
+    model = ScaledModel(net, Standardizer().fit(x), Standardizer().fit(y))
+    scale = model.y_mean.cpu(), model.y_std.cpu()
+
+    def standardise(pair: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        return pair[0], (pair[1] - scale[0].to(pair[1].device)) / scale[1].to(pair[1].device)
+
+    if val is not None:
+        _check_data(val, "val")
+    augment = fit_kwargs.get("augment")
+    if isinstance(augment, TargetAware):  # it must see targets in the caller's units
+        def in_target_units(xb: torch.Tensor, yb: torch.Tensor, gen: torch.Generator | None
+                            ) -> tuple[torch.Tensor, torch.Tensor]:
+            mean, std = model.y_mean.to(yb.device), model.y_std.to(yb.device)
+            xb, yb = augment(xb, yb * std + mean, gen)
+            return xb, (yb - mean) / std
+
+        fit_kwargs["augment"] = TargetAware(in_target_units)
+    history = fit(model.core, standardise((x, y)), None if val is None else standardise(val), **fit_kwargs)
+    return model, history
+
+
+def fit_temperature(logits: torch.Tensor, labels: torch.Tensor, steps: int = 200) -> float:
+    """Temperature scaling (Guo et al., 2017): the ``T > 0`` that minimises the log-loss of
+    ``softmax(logits / T)`` on held-out ``labels``. Dividing by ``T`` never changes the predicted
+    class, so accuracy is untouched; ``T > 1`` softens an over-confident classifier."""
+    if not isinstance(logits, torch.Tensor) or logits.ndim != 2 or logits.shape[1] < 2:
+        raise ValueError("logits must be a tensor (N, K) with K >= 2 classes")
+    check_finite(logits.float(), "logits")
+    if not isinstance(labels, torch.Tensor) or labels.shape != (logits.shape[0],):
+        raise ValueError(f"labels must be a tensor of shape ({logits.shape[0]},) to match logits")
+    if labels.is_floating_point() or bool((labels < 0).any()) or bool((labels >= logits.shape[1]).any()):
+        raise ValueError(f"labels must be integer classes in 0..{logits.shape[1] - 1}")
+    steps = check_positive_int(steps, "steps")
+    z, lab = logits.detach().double().cpu(), labels.long().cpu()
+    log_t = torch.zeros((), dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS([log_t], lr=0.5, max_iter=steps, line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        nll = nn.functional.cross_entropy(z / log_t.exp(), lab)
+        nll.backward()
+        return nll
+
+    opt.step(closure)
+    return float(log_t.exp())
+
+
+def fit_interval_scale(mean: torch.Tensor, std: torch.Tensor, target: torch.Tensor) -> float:
+    """The factor ``s`` that makes predicted standard deviations honest on held-out data:
+    ``s² = mean(((target - mean) / std)²)``. Multiply ``std`` by ``s`` before building intervals."""
+    from ._checks import check_pair
+
+    m, y = check_pair(mean, target, "mean", "target")
+    sd, _ = check_pair(std, target, "std", "target")
+    if bool((sd <= 0).any()):
+        raise ValueError("std must be positive")
+    return float((((y - m) / sd) ** 2).mean().sqrt())
 
 
 @torch.no_grad()

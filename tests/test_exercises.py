@@ -15,6 +15,9 @@ SOLUTIONS = {
     "03.1": 0.64,
     "03.2": lambda p, y: float(((p - p.mean()) * (y - y.mean())).sum() / ((p - p.mean()) ** 2).sum()),
     "03.3": 2.0,
+    "04.1": lambda y, w: torch.stack([w - 1 - y[:, 0], y[:, 1]], dim=1),
+    "04.2": dict(cl.exercises.INVARIANCE_ANSWERS),
+    "04.3": lambda m, x: (m.eval(), torch.stack([m(torch.rot90(x, k, dims=(-2, -1))) for k in range(4)]).mean(0))[1],
 }
 WRONG = {
     "01.1": lambda p, y: float(1 - ((y - p) ** 2).sum() / ((y - p.mean()) ** 2).sum()),
@@ -26,6 +29,9 @@ WRONG = {
     "03.1": 1.0,
     "03.2": lambda p, y: float(((p - p.mean()) * (y - y.mean())).sum() / ((y - y.mean()) ** 2).sum()),
     "03.3": 1.0,
+    "04.1": lambda y, w: torch.stack([w - y[:, 0], y[:, 1]], dim=1),
+    "04.2": {**cl.exercises.INVARIANCE_ANSWERS, "box x-centre": True},
+    "04.3": lambda m, x: m(x),
 }
 
 
