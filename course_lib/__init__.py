@@ -7,6 +7,7 @@ from . import augment, diagnose, exercises, widgets
 from .config import Settings, get_device, get_seed, get_size, pick, set_seed, setup
 from .data import (
     Standardizer,
+    label_weights,
     make_box_dataset,
     make_dataset,
     make_dish_dataset,
@@ -15,11 +16,16 @@ from .data import (
 )
 from .exercises import check
 from .metrics import (
+    accuracy,
     baseline_mse,
     binned_means,
+    brier_score,
     equivalent_size,
+    expected_calibration_error,
     format_report,
+    interval_coverage,
     linear_fit,
+    log_loss,
     mae,
     mse,
     r2,
@@ -29,11 +35,13 @@ from .metrics import (
 from .models import KerasBoxCNN, SmallCNN, VGGLike, count_parameters, init_output_bias, output_layer
 from .plots import (
     plot_binned_means,
+    plot_coverage,
     plot_learning_curves,
     plot_method_comparison,
     plot_noise_panel,
     plot_noise_sweep,
     plot_pred_vs_target,
+    plot_reliability,
     plot_residuals,
     plot_size_curves,
     show_images,
@@ -43,8 +51,10 @@ from .train import (
     ScaledModel,
     evaluate_loss,
     fit,
+    fit_interval_scale,
     fit_restarts,
     fit_scaled,
+    fit_temperature,
     get_loss,
     msle_loss,
     predict,
@@ -53,6 +63,8 @@ from .train import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "accuracy", "brier_score", "expected_calibration_error", "interval_coverage", "log_loss", "label_weights",
+    "plot_coverage", "plot_reliability", "fit_interval_scale", "fit_temperature",
     "History", "KerasBoxCNN", "VGGLike", "augment", "check", "diagnose", "exercises", "widgets", "Settings", "SmallCNN", "Standardizer", "baseline_mse", "binned_means", "count_parameters",
     "equivalent_size", "evaluate_loss", "fit", "fit_restarts", "fit_scaled", "ScaledModel",
     "plot_method_comparison", "plot_size_curves", "format_report", "get_device", "get_loss", "get_seed", "get_size",

@@ -73,7 +73,7 @@ def _dish_colour(t: torch.Tensor) -> torch.Tensor:
     return low + t[:, None] * (high - low)
 
 
-def _render_dishes(size: int, t: torch.Tensor, colour_t: torch.Tensor, angle: torch.Tensor, flip: torch.Tensor,
+def _render_dishes(size: int, t: torch.Tensor, liquid_rgb: torch.Tensor, angle: torch.Tensor, flip: torch.Tensor,
                    cx: torch.Tensor, cy: torch.Tensor, radius: torch.Tensor, gain: torch.Tensor,
                    tint: torch.Tensor, grad_dir: torch.Tensor, grad_amp: torch.Tensor, table: torch.Tensor
                    ) -> torch.Tensor:
@@ -94,7 +94,7 @@ def _render_dishes(size: int, t: torch.Tensor, colour_t: torch.Tensor, angle: to
     sediment = liquid * (cu > sediment_edge).float() * (cv > -0.6 * rad).float()
     tab = ((cu > 0.1 * rad) & (cu < 0.5 * rad) & (cv < -rad) & (cv > -rad - 0.18)).float()
 
-    colour = _dish_colour(colour_t)[:, :, None, None]
+    colour = liquid_rgb[:, :, None, None]
     precipitate = colour * 0.55 + 0.25
     img = table[:, :, None, None] * (1 - liquid - rim - tab)[:, None]
     img = img + torch.tensor([0.95, 0.95, 0.95])[None, :, None, None] * rim[:, None]
@@ -109,7 +109,8 @@ def _render_dishes(size: int, t: torch.Tensor, colour_t: torch.Tensor, angle: to
 
 def make_dish_dataset(n: int, image_size: int = 32, seed: int = 0, label_noise: float = 0.0,
                       pixel_noise: float = 6.0, colour_cue: bool = True, skew: float = 1.0,
-                      lighting: tuple[float, float] = (0.65, 1.15)) -> tuple[torch.Tensor, torch.Tensor]:
+                      lighting: tuple[float, float] = (0.65, 1.15), cue: str = "colour"
+                      ) -> tuple[torch.Tensor, torch.Tensor]:
     """A round dish photographed at a random rotation and flip; target a concentration in 80..350.
 
     The concentration sets the colour of the liquid and the width of a crescent of precipitate on
@@ -124,13 +125,18 @@ def make_dish_dataset(n: int, image_size: int = 32, seed: int = 0, label_noise: 
     orientation-dependent task (chapter 4). ``skew > 1`` makes high concentrations rare (the
     concentration fraction is a uniform number raised to the power ``skew``), an imbalanced
     regression target (chapter 5). ``lighting`` is the range of the overall exposure factor
-    (a narrow range makes a model rely on absolute brightness, chapter 5). Returns ``x`` (n, 3, S, S) in [0, 255] and ``y`` (n, 1).
+    (a narrow range makes a model rely on absolute brightness, chapter 5). ``cue='darkness'``
+    keeps one hue and darkens the liquid as the concentration rises (light absorbed by the
+    solution), with a precipitate that carries no information, so a brighter picture looks like a
+    lower concentration (chapter 5). Returns ``x`` (n, 3, S, S) in [0, 255] and ``y`` (n, 1).
     """
     n = check_positive_int(n, "n")
     size = check_positive_int(image_size, "image_size", minimum=8)
     label_noise = check_number(label_noise, "label_noise", low=0.0)
     pixel_noise = check_number(pixel_noise, "pixel_noise", low=0.0)
     skew = check_number(skew, "skew", low=0.1, high=10.0)
+    if cue not in ("colour", "darkness"):
+        raise ValueError(f"cue must be 'colour' or 'darkness', got {cue!r}")
     if not isinstance(lighting, (tuple, list)) or len(lighting) != 2:
         raise TypeError(f"lighting must be a pair (low, high), got {lighting!r}")
     light_lo = check_number(lighting[0], "lighting[0]", low=0.0)
@@ -151,10 +157,17 @@ def make_dish_dataset(n: int, image_size: int = 32, seed: int = 0, label_noise: 
     grad_amp = uniform(0.0, 0.25)
     table = uniform(0.25, 0.45, n)[:, None] * torch.tensor([1.0, 0.85, 0.7])
 
-    params = (t if colour_cue else torch.rand(n, generator=g), angle, flip, cx, cy, radius, gain, tint,
+    colour_t = t if colour_cue else torch.rand(n, generator=g)
+    shape_t = t
+    if cue == "darkness":  # one hue; the liquid absorbs more light as the concentration rises
+        liquid_rgb = torch.tensor([0.80, 0.45, 0.85]) * (1 - 0.75 * t[:, None])
+        shape_t = torch.rand(n, generator=g)  # the precipitate says nothing: darkness is the only cue
+    else:
+        liquid_rgb = _dish_colour(colour_t)
+    params = (liquid_rgb, angle, flip, cx, cy, radius, gain, tint,
               grad_dir, grad_amp, table)
     chunk = 256  # render in chunks that stay in cache: same numbers, several times faster
-    img = torch.cat([_render_dishes(size, t[i:i + chunk], *(p[i:i + chunk] for p in params))
+    img = torch.cat([_render_dishes(size, shape_t[i:i + chunk], *(p[i:i + chunk] for p in params))
                      for i in range(0, n, chunk)])
     img = 255.0 * img + pixel_noise * torch.randn(img.shape, generator=g)
     x = img.clamp(0.0, 255.0).float()
