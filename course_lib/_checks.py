@@ -84,3 +84,11 @@ def check_images(x: Any, name: str = "x") -> torch.Tensor:
     if not x.is_floating_point():
         raise TypeError(f"{name} must be a floating-point tensor, got {x.dtype}")
     return x
+
+
+def as_array_1d(values: Any, name: str) -> np.ndarray:
+    """``values`` as a finite 1-D float64 NumPy array, or a clear error naming ``name``."""
+    t = check_finite(as_tensor(values, name), name)
+    if t.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {tuple(t.shape)}")
+    return t.numpy()

@@ -56,13 +56,18 @@ def random_d4(x: torch.Tensor, generator: torch.Generator | None = None) -> torc
     return out
 
 
-def random_hflip(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Mirror each image left-right with probability 1/2. Only right when the target does not
-    change under a mirror (see :func:`random_hflip_with_target` for one that does)."""
+def _mirror_half(x: torch.Tensor, generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mirror each image left-right with probability 1/2; return the images and which were mirrored."""
     check_images(x, "x")
     dev = generator.device if generator is not None else torch.device("cpu")
     flip = (torch.rand(x.shape[0], generator=generator, device=dev) < 0.5).to(x.device)
-    return torch.where(flip[:, None, None, None], x.flip(-1), x)
+    return torch.where(flip[:, None, None, None], x.flip(-1), x), flip
+
+
+def random_hflip(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Mirror each image left-right with probability 1/2. Only right when the target does not
+    change under a mirror (see :func:`random_hflip_with_target` for one that does)."""
+    return _mirror_half(x, generator)[0]
 
 
 class TargetAware:
@@ -98,9 +103,7 @@ def random_hflip_with_target(image_size: int, column: int = 0) -> TargetAware:
             raise ValueError(f"x must be {image_size} pixels wide, got {x.shape[-1]}")
         if not isinstance(y, torch.Tensor) or y.ndim != 2 or y.shape[1] <= column or y.shape[0] != x.shape[0]:
             raise ValueError(f"y must be a tensor (N, k) with k > column={column} and N = {x.shape[0]}")
-        dev = generator.device if generator is not None else torch.device("cpu")
-        mask = (torch.rand(x.shape[0], generator=generator, device=dev) < 0.5).to(x.device)
-        x = torch.where(mask[:, None, None, None], x.flip(-1), x)
+        x, mask = _mirror_half(x, generator)
         y = y.clone()
         y[:, column] = torch.where(mask.to(y.device), image_size - 1 - y[:, column], y[:, column])
         return x, y

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._checks import check_finite, check_images, check_number, check_pair
+from ._checks import as_array_1d, check_finite, check_images, check_number, check_pair
 from .config import get_device
 from .train import LossFn, get_loss
 
@@ -197,8 +197,6 @@ def invariance_error(model: nn.Module, x: torch.Tensor, elements: tuple[int, ...
 def ks_two_sample(a: Any, b: Any) -> tuple[float, float]:
     """Two-sample Kolmogorov-Smirnov test: the largest gap between the two empirical CDFs and
     its asymptotic p-value (small when the samples come from different distributions)."""
-    from .metrics import as_array_1d
-
     x, y = np.sort(as_array_1d(a, "a")), np.sort(as_array_1d(b, "b"))
     if x.size < 2 or y.size < 2:
         raise ValueError("a and b need at least 2 values each")

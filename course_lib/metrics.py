@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._checks import as_tensor, check_finite, check_pair
+from ._checks import as_array_1d, as_tensor, check_finite, check_pair
 
 
 def mse(pred: Any, target: Any) -> float:
@@ -142,14 +142,6 @@ def binned_means(pred: Any, target: Any, bins: int = 10) -> tuple[torch.Tensor, 
     my = torch.stack([y[g, 0].mean() for g in groups])
     counts = torch.tensor([len(g) for g in groups])
     return mp, my, counts
-
-
-def as_array_1d(values: Any, name: str) -> np.ndarray:
-    """``values`` as a finite 1-D float64 NumPy array, or a clear error naming ``name``."""
-    t = check_finite(as_tensor(values, name), name)
-    if t.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got shape {tuple(t.shape)}")
-    return t.numpy()
 
 
 def equivalent_size(sizes: Any, scores: Any, score: float) -> float:

@@ -193,6 +193,17 @@ def plot_method_comparison(results: dict[str, Sequence[float]], ax: plt.Axes | N
     return ax
 
 
+def _plot_lines(ax: plt.Axes, xs: np.ndarray, lines: dict[str, Sequence[float]], name: str, per: str) -> None:
+    """Draw one line per entry of ``lines`` against ``xs``, checking each has one value per x."""
+    if not isinstance(lines, dict) or not lines:
+        raise ValueError(f"{name} must be a non-empty dict {{label: [value per {per}]}}")
+    for label, values in lines.items():
+        arr = np.asarray(values, dtype=float)
+        if arr.shape != xs.shape:
+            raise ValueError(f"{name}[{label!r}] must have one value per {per} ({xs.size}), got {arr.shape}")
+        ax.plot(xs, arr, "o-", label=label)
+
+
 def plot_size_curves(sizes: Sequence[int], curves: dict[str, Sequence[float]], ax: plt.Axes | None = None,
                      title: str = "Test error against training-set size", ylabel: str = "test MSE") -> plt.Axes:
     """Learning curves against data: a score for each training-set size, one line per setting,
@@ -200,14 +211,8 @@ def plot_size_curves(sizes: Sequence[int], curves: dict[str, Sequence[float]], a
     sizes_arr = np.asarray(sizes, dtype=float)
     if sizes_arr.ndim != 1 or sizes_arr.size < 2 or (sizes_arr <= 0).any():
         raise ValueError("sizes must hold two or more positive training-set sizes")
-    if not isinstance(curves, dict) or not curves:
-        raise ValueError("curves must be a non-empty dict {label: [score per size]}")
     ax = _axes(ax)
-    for label, scores in curves.items():
-        arr = np.asarray(scores, dtype=float)
-        if arr.shape != sizes_arr.shape:
-            raise ValueError(f"curves[{label!r}] must have one score per size ({sizes_arr.size}), got {arr.shape}")
-        ax.plot(sizes_arr, arr, "o-", label=label)
+    _plot_lines(ax, sizes_arr, curves, "curves", "size")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("training images")
@@ -247,15 +252,9 @@ def plot_coverage(levels: Sequence[float], coverages: dict[str, Sequence[float]]
     lv = np.asarray(levels, dtype=float)
     if lv.ndim != 1 or lv.size == 0 or ((lv <= 0) | (lv >= 1)).any():
         raise ValueError("levels must hold one or more nominal levels in (0, 1)")
-    if not isinstance(coverages, dict) or not coverages:
-        raise ValueError("coverages must be a non-empty dict {label: [coverage per level]}")
     ax = _axes(ax)
     ax.plot([0, 1], [0, 1], "k--", lw=1, label="calibrated")
-    for label, cov in coverages.items():
-        arr = np.asarray(cov, dtype=float)
-        if arr.shape != lv.shape:
-            raise ValueError(f"coverages[{label!r}] must have one value per level ({lv.size}), got {arr.shape}")
-        ax.plot(lv, arr, "o-", label=label)
+    _plot_lines(ax, lv, coverages, "coverages", "level")
     ax.set_xlabel("nominal level")
     ax.set_ylabel("observed coverage on test data")
     ax.set_title(title)

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ._checks import check_finite, check_images, check_number, check_positive_int
+from ._checks import check_finite, check_images, check_number, check_pair, check_positive_int
 from .augment import TargetAware
 from .config import get_device
 from .data import Standardizer
@@ -344,8 +344,6 @@ def fit_temperature(logits: torch.Tensor, labels: torch.Tensor, steps: int = 200
 def fit_interval_scale(mean: torch.Tensor, std: torch.Tensor, target: torch.Tensor) -> float:
     """The factor ``s`` that makes predicted standard deviations honest on held-out data:
     ``s² = mean(((target - mean) / std)²)``. Multiply ``std`` by ``s`` before building intervals."""
-    from ._checks import check_pair
-
     m, y = check_pair(mean, target, "mean", "target")
     sd, _ = check_pair(std, target, "std", "target")
     if bool((sd <= 0).any()):

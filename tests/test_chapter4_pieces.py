@@ -160,7 +160,7 @@ def test_method_comparison_and_size_curves_plots():
         cl.plot_method_comparison({"a": [float("nan")]})
     with pytest.raises(ValueError, match="reference"):
         cl.plot_method_comparison({"a": [1.0]}, reference="b")
-    with pytest.raises(ValueError, match="one score per size"):
+    with pytest.raises(ValueError, match="one value per size"):
         cl.plot_size_curves([100, 200], {"a": [1.0]})
     with pytest.raises(ValueError, match="sizes"):
         cl.plot_size_curves([100], {"a": [1.0]})
