@@ -12,8 +12,10 @@ from .data import (
     make_dataset,
     make_dish_dataset,
     simulate_best_predictor,
+    target_classes,
     train_val_split,
 )
+from .diagnose import image_statistics, shift_check
 from .exercises import check
 from .metrics import (
     accuracy,
@@ -21,12 +23,15 @@ from .metrics import (
     binned_means,
     brier_score,
     equivalent_size,
+    error_by_range,
     expected_calibration_error,
     format_report,
+    gaussian_quantile,
     interval_coverage,
     linear_fit,
     log_loss,
     mae,
+    mean_bias,
     mse,
     r2,
     regression_report,
@@ -36,6 +41,7 @@ from .models import KerasBoxCNN, SmallCNN, VGGLike, count_parameters, init_outpu
 from .plots import (
     plot_binned_means,
     plot_coverage,
+    plot_error_by_range,
     plot_learning_curves,
     plot_method_comparison,
     plot_noise_panel,
@@ -58,13 +64,15 @@ from .train import (
     get_loss,
     msle_loss,
     predict,
+    split_gaussian,
 )
 
 __version__ = "0.1.0"
 
 __all__ = [
     "accuracy", "brier_score", "expected_calibration_error", "interval_coverage", "log_loss", "label_weights",
-    "plot_coverage", "plot_reliability", "fit_interval_scale", "fit_temperature",
+    "plot_coverage", "plot_reliability", "plot_error_by_range", "error_by_range", "mean_bias", "gaussian_quantile",
+    "target_classes", "shift_check", "image_statistics", "split_gaussian", "fit_interval_scale", "fit_temperature",
     "History", "KerasBoxCNN", "VGGLike", "augment", "check", "diagnose", "exercises", "widgets", "Settings", "SmallCNN", "Standardizer", "baseline_mse", "binned_means", "count_parameters",
     "equivalent_size", "evaluate_loss", "fit", "fit_restarts", "fit_scaled", "ScaledModel",
     "plot_method_comparison", "plot_size_curves", "format_report", "get_device", "get_loss", "get_seed", "get_size",

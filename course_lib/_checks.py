@@ -92,3 +92,14 @@ def as_array_1d(values: Any, name: str) -> np.ndarray:
     if t.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got shape {tuple(t.shape)}")
     return t.numpy()
+
+
+def as_edges(edges: Any, name: str = "edges") -> torch.Tensor:
+    """Bin edges as a float64 tensor: one or more increasing finite numbers."""
+    try:
+        e = torch.as_tensor(edges, dtype=torch.float64).flatten()
+    except (TypeError, ValueError, RuntimeError):
+        e = None
+    if e is None or e.numel() == 0 or not bool(torch.isfinite(e).all()) or bool((e[1:] <= e[:-1]).any()):
+        raise ValueError(f"{name} must be one or more increasing finite numbers, got {edges!r}")
+    return e

@@ -8,12 +8,13 @@ same seed on the same machine.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
-from ._checks import check_finite, check_images, check_number, check_positive_int
+from ._checks import as_edges, check_finite, check_images, check_number, check_positive_int
 
 DATASETS = ("boxes", "dishes")
 CONCENTRATION_RANGE = (80.0, 350.0)
@@ -299,6 +300,20 @@ class StandardizeLayer(nn.Module):
         if x.ndim != self.mean.ndim or x.shape[1:2] != self.mean.shape[1:2]:
             raise ValueError(f"input of shape {tuple(x.shape)} does not match the fitted shape {tuple(self.mean.shape)}")
         return (x - self.mean) / self.std
+
+
+def target_classes(y: torch.Tensor, edges: Sequence[float]) -> torch.Tensor:
+    """Turn a regression target (N,) or (N, 1) into classes 0..len(edges): class ``i`` holds the
+    targets between ``edges[i - 1]`` and ``edges[i]`` (a classification variant of a dataset)."""
+    if not isinstance(y, torch.Tensor):
+        raise TypeError(f"y must be a torch.Tensor, got {type(y).__name__}")
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise ValueError(f"y must have shape (N,) or (N, 1), got {tuple(y.shape)}")
+    check_finite(y.float(), "y")
+    e = as_edges(edges)
+    return torch.bucketize(y.double(), e, right=True)
 
 
 def label_weights(y: torch.Tensor, bins: int = 20, smooth: float = 0.0) -> torch.Tensor:

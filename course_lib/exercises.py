@@ -252,3 +252,66 @@ def _check_c4_tta(fn: Any) -> tuple[bool, str]:
     if not torch.allclose(rotated, got, atol=1e-5):
         return False, "Your prediction changes when the input is rotated by 90°: it should not."
     return True, "Your TTA prediction is the same for an image and its quarter turns."
+
+
+def _random_probs(n: int, k: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Softmax probabilities (n, k) and integer labels (n,), reproducibly."""
+    gen = torch.Generator().manual_seed(seed)
+    probs = (2 * torch.randn(n, k, generator=gen)).softmax(1)
+    return probs, torch.randint(0, k, (n,), generator=gen)
+
+
+@exercise("05.1", "For each sample, sum over the classes (p_k - onehot_k)², then average over the samples.")
+def _check_brier(fn: Any) -> tuple[bool, str]:
+    if not callable(fn):
+        return False, f"Expected a function brier(probs, labels), got {type(fn).__name__}."
+    from .metrics import brier_score
+
+    for n, k, seed in ((50, 3, 1), (80, 5, 2)):
+        probs, labels = _random_probs(n, k, seed)
+        got = float(fn(probs.clone(), labels.clone()))
+        want = brier_score(probs, labels)
+        if not math.isclose(got, want, rel_tol=1e-4, abs_tol=1e-6):
+            if math.isclose(got * k, want, rel_tol=1e-4):
+                return False, "Your value is the score divided by the number of classes: sum over classes, do not average."
+            return False, f"For {n} samples and {k} classes your Brier score is {got:.4f}, expected {want:.4f}."
+    return True, "Your Brier score matches for 3 and 5 classes."
+
+
+@exercise("05.2", "A central interval of probability level reaches from the (1 - level)/2 to the (1 + level)/2 "
+                  "quantile: z = cl.gaussian_quantile(0.5 + level / 2).")
+def _check_coverage(fn: Any) -> tuple[bool, str]:
+    if not callable(fn):
+        return False, f"Expected a function coverage(mean, std, target, level), got {type(fn).__name__}."
+    from .metrics import interval_coverage
+
+    gen = torch.Generator().manual_seed(3)
+    mean = torch.randn(400, 1, generator=gen)
+    std = 0.5 + torch.rand(400, 1, generator=gen)
+    target = mean + 0.8 * std * torch.randn(400, 1, generator=gen)
+    for level in (0.5, 0.8, 0.95):
+        got = float(fn(mean.clone(), std.clone(), target.clone(), level))
+        want = interval_coverage(mean, std, target, level)
+        if not math.isclose(got, want, abs_tol=1e-6):
+            return False, f"At level {level} your coverage is {got:.3f}, expected {want:.3f}."
+    return True, "Your coverage matches at the 50%, 80% and 95% levels."
+
+
+REMEDY_ANSWERS = {
+    "trained on x / 255, served x / 127": "A",
+    "test photos taken under a brighter lamp": "B",
+    "90%-confident classes right 70% of the time": "C",
+    "95% intervals hold 60% of test targets": "D",
+    "rare high concentrations predicted too low": "E",
+}
+
+
+@exercise("05.3", "Ask which step of the pipeline the symptom comes from: preprocessing, the data the model saw, "
+                  "or the size of its probabilities and intervals.")
+def _check_remedies(answer: Any) -> tuple[bool, str]:
+    if not isinstance(answer, dict) or set(answer) != set(REMEDY_ANSWERS):
+        return False, f"Expected a dict with exactly the keys {sorted(REMEDY_ANSWERS)}."
+    wrong = [k for k, v in REMEDY_ANSWERS.items() if answer[k] != v]
+    if wrong:
+        return False, f"Not right for: {', '.join(sorted(wrong))}."
+    return True, "Each symptom has its remedy: only the first is fixed by the preprocessing alone."

@@ -7,12 +7,13 @@ arrays or lists. For k > 1 outputs, scores are averaged over the outputs.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
-from ._checks import as_array_1d, as_tensor, check_finite, check_pair
+from ._checks import as_array_1d, as_edges, as_tensor, check_finite, check_pair
 
 
 def mse(pred: Any, target: Any) -> float:
@@ -25,6 +26,13 @@ def mae(pred: Any, target: Any) -> float:
     """Mean absolute error."""
     p, y = check_pair(pred, target)
     return float((p - y).abs().mean())
+
+
+def mean_bias(pred: Any, target: Any) -> float:
+    """Mean of ``pred - target`` (averaged over outputs): negative means predictions too low on
+    average. A shifted or mis-preprocessed test set shows here first."""
+    p, y = check_pair(pred, target)
+    return float((p - y).mean())
 
 
 def baseline_mse(target: Any) -> float:
@@ -142,6 +150,28 @@ def binned_means(pred: Any, target: Any, bins: int = 10) -> tuple[torch.Tensor, 
     my = torch.stack([y[g, 0].mean() for g in groups])
     counts = torch.tensor([len(g) for g in groups])
     return mp, my, counts
+
+
+def error_by_range(pred: Any, target: Any, edges: Sequence[float]) -> dict[str, list[float]]:
+    """Error per range of the *target*: the ranges are split at ``edges`` (increasing), giving
+    ``len(edges) + 1`` ranges. Returns per range the ``mae``, the ``bias`` (mean of pred - target:
+    negative means predictions too low) and the ``count``; an empty range gives NaN errors.
+
+    Imbalanced targets show here: the error is largest where training targets were rare.
+    """
+    p, y = check_pair(pred, target)
+    if p.shape[1] != 1:
+        raise ValueError(f"error_by_range takes one output, got {p.shape[1]}")
+    e = as_edges(edges)
+    which = torch.bucketize(y[:, 0].double(), e, right=True)
+    err = (p[:, 0] - y[:, 0]).double()
+    out: dict[str, list[float]] = {"mae": [], "bias": [], "count": []}
+    for i in range(e.numel() + 1):
+        sel = err[which == i]
+        out["count"].append(float(sel.numel()))
+        out["mae"].append(float(sel.abs().mean()) if sel.numel() else math.nan)
+        out["bias"].append(float(sel.mean()) if sel.numel() else math.nan)
+    return out
 
 
 def equivalent_size(sizes: Any, scores: Any, score: float) -> float:

@@ -260,3 +260,22 @@ def plot_coverage(levels: Sequence[float], coverages: dict[str, Sequence[float]]
     ax.set_title(title)
     ax.legend(loc="upper left", fontsize=8)
     return ax
+
+
+def plot_error_by_range(edges: Sequence[float], errors: dict[str, Sequence[float]], ax: plt.Axes | None = None,
+                        title: str = "Error by target range", ylabel: str = "mean absolute error") -> plt.Axes:
+    """One line per model of an error per target range (from :func:`course_lib.metrics.error_by_range`),
+    with the ranges split at ``edges`` labelled on the x-axis."""
+    e = np.asarray(edges, dtype=float)
+    if e.ndim != 1 or e.size == 0 or (np.diff(e) <= 0).any():
+        raise ValueError("edges must hold one or more increasing numbers")
+    ax = _axes(ax, figsize=(6.0, 4.0))
+    xs = np.arange(e.size + 1, dtype=float)
+    _plot_lines(ax, xs, errors, "errors", "range")
+    names = [f"< {e[0]:g}"] + [f"{a:g}–{b:g}" for a, b in zip(e[:-1], e[1:])] + [f"≥ {e[-1]:g}"]
+    ax.set_xticks(xs, names, fontsize=8)
+    ax.set_xlabel("target range")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    return ax

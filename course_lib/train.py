@@ -276,8 +276,15 @@ class ScaledModel(nn.Module):
         self.register_buffer("y_std", y_scaler.std.detach().clone())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Predictions in target units."""
-        return self.core(x) * self.y_std + self.y_mean
+        """Predictions in target units. A Gaussian head (twice as many outputs as targets, trained
+        with ``loss='gaussian_nll'``) gives means in target units, then log-variances in squared
+        target units, so :func:`split_gaussian` works on its output unchanged."""
+        out = self.core(x)
+        k = self.y_mean.shape[-1]
+        if out.ndim == 2 and out.shape[1] == 2 * k:
+            return torch.cat([out[:, :k] * self.y_std + self.y_mean,
+                              out[:, k:] + 2 * torch.log(self.y_std)], dim=1)
+        return out * self.y_std + self.y_mean
 
 
 def fit_scaled(net: nn.Module, train: tuple[torch.Tensor, torch.Tensor],

@@ -204,3 +204,64 @@ def test_reliability_and_coverage_plots():
         cl.plots.plot_coverage([1.5], {"a": [0.5]})
     with pytest.raises(ValueError, match="one value per level"):
         cl.plots.plot_coverage([0.5, 0.8], {"a": [0.5]})
+
+
+def test_fit_scaled_gaussian_head_predicts_mean_and_std_in_target_units():
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(400, 3, 4, 4, generator=g)
+    y = 200 + 50 * x[:, :1].mean(dim=(2, 3)) + 10 * torch.randn(400, 1, generator=g)
+    net = nn.Sequential(nn.Flatten(), nn.Linear(48, 2))
+    model, _ = cl.fit_scaled(net, (x, y), epochs=60, lr=1e-2, batch_size=100, loss="gaussian_nll", progress=False)
+    mean, std = cl.split_gaussian(cl.predict(model, x))
+    assert abs(float(mean.mean()) - float(y.mean())) < 2.0
+    assert 7.0 < float(std.median()) < 14.0  # the label noise is 10 target units
+    # the same numbers from the core network by hand: mean * y_std + y_mean, std * y_std
+    core_mean, core_std = cl.split_gaussian(cl.predict(model.core, x))
+    assert torch.allclose(mean, core_mean * model.y_std + model.y_mean, atol=1e-3)
+    assert torch.allclose(std, core_std * model.y_std, rtol=1e-4)
+
+
+def test_error_by_range_splits_on_the_target():
+    target = torch.tensor([[1.0], [2.0], [5.0], [6.0], [9.0]])
+    pred = target + torch.tensor([[1.0], [-1.0], [2.0], [2.0], [-3.0]])
+    out = cl.error_by_range(pred, target, edges=[4.0, 8.0])
+    assert out["count"] == [2.0, 2.0, 1.0]
+    assert out["mae"] == [1.0, 2.0, 3.0] and out["bias"] == [0.0, 2.0, -3.0]
+    empty = cl.error_by_range(pred, target, edges=[4.0, 8.0, 100.0])
+    assert empty["count"][-1] == 0 and math.isnan(empty["mae"][-1])
+    for bad in ([], [5.0, 4.0], "abc", [float("nan")]):
+        with pytest.raises(ValueError, match="edges"):
+            cl.error_by_range(pred, target, edges=bad)
+    with pytest.raises(ValueError):
+        cl.error_by_range(pred[:3], target, edges=[4.0])
+
+
+def test_target_classes_bins_a_regression_target():
+    y = torch.tensor([[80.0], [147.4], [147.5], [300.0]])
+    assert cl.target_classes(y, [147.5, 215.0]).tolist() == [0, 0, 1, 2]
+    assert cl.target_classes(y[:, 0], [100.0]).tolist() == [0, 1, 1, 1]
+    with pytest.raises(TypeError, match="y"):
+        cl.target_classes([1.0, 2.0], [1.5])
+    with pytest.raises(ValueError, match="y"):
+        cl.target_classes(torch.tensor([[1.0, float("nan")]]).T, [1.5])
+    with pytest.raises(ValueError, match="edges"):
+        cl.target_classes(y, [2.0, 1.0])
+
+
+def test_plot_error_by_range():
+    ax = cl.plot_error_by_range([100.0, 200.0], {"plain": [1, 2, 3], "weighted": [1.5, 2, 2.5]})
+    assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["< 100", "100–200", "≥ 200"]
+    plt.close("all")
+    with pytest.raises(ValueError, match="errors"):
+        cl.plot_error_by_range([100.0], {"plain": [1, 2, 3]})
+    with pytest.raises(ValueError, match="edges"):
+        cl.plot_error_by_range([200.0, 100.0], {"plain": [1, 2, 3]})
+
+
+def test_mean_bias_is_the_signed_mean_error():
+    assert cl.mean_bias(torch.tensor([[1.0], [3.0]]), torch.tensor([[2.0], [5.0]])) == -1.5
+    with pytest.raises(ValueError):
+        cl.mean_bias(torch.zeros(3, 1), torch.zeros(4, 1))
+    with pytest.raises(ValueError):
+        cl.mean_bias(torch.tensor([[float("nan")]]), torch.zeros(1, 1))

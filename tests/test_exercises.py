@@ -18,6 +18,9 @@ SOLUTIONS = {
     "04.1": lambda y, w: torch.stack([w - 1 - y[:, 0], y[:, 1]], dim=1),
     "04.2": dict(cl.exercises.INVARIANCE_ANSWERS),
     "04.3": lambda m, x: (m.eval(), torch.stack([m(torch.rot90(x, k, dims=(-2, -1))) for k in range(4)]).mean(0))[1],
+    "05.1": lambda p, y: float(((p - torch.nn.functional.one_hot(y, p.shape[1])) ** 2).sum(1).mean()),
+    "05.2": lambda m, s, y, lv: float(((y - m).abs() <= cl.gaussian_quantile(0.5 + lv / 2) * s).float().mean()),
+    "05.3": dict(cl.exercises.REMEDY_ANSWERS),
 }
 WRONG = {
     "01.1": lambda p, y: float(1 - ((y - p) ** 2).sum() / ((y - p.mean()) ** 2).sum()),
@@ -32,6 +35,9 @@ WRONG = {
     "04.1": lambda y, w: torch.stack([w - y[:, 0], y[:, 1]], dim=1),
     "04.2": {**cl.exercises.INVARIANCE_ANSWERS, "box x-centre": True},
     "04.3": lambda m, x: m(x),
+    "05.1": lambda p, y: float(((p - torch.nn.functional.one_hot(y, p.shape[1])) ** 2).mean()),
+    "05.2": lambda m, s, y, lv: float(((y - m).abs() <= cl.gaussian_quantile(lv) * s).float().mean()),
+    "05.3": {**cl.exercises.REMEDY_ANSWERS, "test photos taken under a brighter lamp": "A"},
 }
 
 
