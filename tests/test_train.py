@@ -165,3 +165,34 @@ def test_fit_moves_the_data_to_the_device_once(monkeypatch):
     monkeypatch.setattr(torch.Tensor, "to", counting_to)
     cl.fit(cl.SmallCNN(image_size=16, n_outputs=2, width=4), (x, y), epochs=2, batch_size=16, progress=False)
     assert moves["n"] == 1, "the image tensor is copied to the device once, not per batch"
+
+
+def test_fit_channels_last_keeps_the_numbers_and_converts_once(monkeypatch):
+    x, y = _data(128)
+    histories = []
+    for channels_last in (False, True):
+        torch.manual_seed(0)
+        model = cl.SmallCNN(image_size=16, n_outputs=2, width=4)
+        histories.append(cl.fit(model, (x, y), epochs=2, batch_size=32, progress=False, channels_last=channels_last))
+    assert histories[0].train_loss == pytest.approx(histories[1].train_loss, rel=1e-4)
+    conv = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d))
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    # the images are converted once, not per batch
+    conversions = {"n": 0}
+    original = torch.Tensor.contiguous
+
+    def counting(self, *args, **kwargs):
+        if kwargs.get("memory_format", args[0] if args else None) is torch.channels_last:
+            conversions["n"] += 1
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.Tensor, "contiguous", counting)
+    cl.fit(cl.SmallCNN(image_size=16, n_outputs=2, width=4), (x, y), epochs=2, batch_size=16, progress=False,
+           channels_last=True)
+    assert conversions["n"] == 1
+
+
+def test_fit_channels_last_checks_its_argument():
+    x, y = _data(32)
+    with pytest.raises(TypeError, match="channels_last"):
+        cl.fit(cl.SmallCNN(16, 2, width=4), (x, y), epochs=1, channels_last="yes", progress=False)
