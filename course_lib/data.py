@@ -97,15 +97,15 @@ def _render_dishes(size: int, t: torch.Tensor, liquid_rgb: torch.Tensor, angle: 
 
     colour = liquid_rgb[:, :, None, None]
     precipitate = colour * 0.55 + 0.25
+    # in-place sums and products, in the order the formula reads: the same numbers, fewer allocations
     img = table[:, :, None, None] * (1 - liquid - rim - tab)[:, None]
-    img = img + torch.tensor([0.95, 0.95, 0.95])[None, :, None, None] * rim[:, None]
-    img = img + torch.tensor([0.15, 0.35, 0.75])[None, :, None, None] * tab[:, None]
-    img = img + colour * (liquid - sediment)[:, None] + precipitate * sediment[:, None]
+    img.add_(torch.tensor([0.95, 0.95, 0.95])[None, :, None, None] * rim[:, None])
+    img.add_(torch.tensor([0.15, 0.35, 0.75])[None, :, None, None] * tab[:, None])
+    img.add_(colour * (liquid - sediment)[:, None]).add_(precipitate * sediment[:, None])
 
     light = 1 + grad_amp[:, None, None] * (torch.cos(grad_dir)[:, None, None] * u
                                            + torch.sin(grad_dir)[:, None, None] * v)
-    img = img * (gain[:, None] * tint)[:, :, None, None] * light[:, None]
-    return img
+    return img.mul_((gain[:, None] * tint)[:, :, None, None]).mul_(light[:, None])
 
 
 def make_dish_dataset(n: int, image_size: int = 32, seed: int = 0, label_noise: float = 0.0,
@@ -167,11 +167,12 @@ def make_dish_dataset(n: int, image_size: int = 32, seed: int = 0, label_noise: 
         liquid_rgb = _dish_colour(colour_t)
     params = (liquid_rgb, angle, flip, cx, cy, radius, gain, tint,
               grad_dir, grad_amp, table)
-    chunk = 256  # render in chunks that stay in cache: same numbers, several times faster
-    img = torch.cat([_render_dishes(size, shape_t[i:i + chunk], *(p[i:i + chunk] for p in params))
-                     for i in range(0, n, chunk)])
-    img = 255.0 * img + pixel_noise * torch.randn(img.shape, generator=g)
-    x = img.clamp(0.0, 255.0).float()
+    chunk = 256  # render, add noise and clamp in chunks that stay in cache, in place: same numbers, faster
+    x = torch.empty(n, 3, size, size)
+    for i in range(0, n, chunk):
+        img = _render_dishes(size, shape_t[i:i + chunk], *(p[i:i + chunk] for p in params)).mul_(255.0)
+        img.add_(torch.randn(img.shape, generator=g).mul_(pixel_noise))
+        torch.clamp(img, 0.0, 255.0, out=x[i:i + chunk])
 
     lo, hi = CONCENTRATION_RANGE
     y = lo + (hi - lo) * t

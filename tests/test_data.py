@@ -164,3 +164,16 @@ def test_simulate_best_predictor():
         cl.simulate_best_predictor(10, noise_std=1.0, signal_std=0.0)
     with pytest.raises(ValueError, match="n must be"):
         cl.simulate_best_predictor(0, noise_std=1.0)
+
+
+@pytest.mark.parametrize("kwargs, sums", [
+    ({}, (49030080.60454178, 63336.863525390625, 6106793040.397148)),
+    ({"cue": "darkness", "skew": 3.0, "lighting": (0.9, 1.0)}, (53389134.24894047, 43814.9157333374, 7163893683.617608)),
+])
+def test_dish_pixels_are_unchanged_by_speed_work(kwargs, sums):
+    """Every chapter's assertions were checked over many seeds on these exact pixels: a faster
+    renderer must give the same numbers. (A deliberate change of the images updates these sums,
+    after re-checking every chapter's seeds.)"""
+    x, y = cl.make_dish_dataset(300, image_size=24, seed=5, **kwargs)
+    got = (float(x.double().sum()), float(y.double().sum()), float((x.double() ** 2).sum()))
+    assert got == pytest.approx(sums, rel=1e-9)
