@@ -70,11 +70,16 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
+def _boxes_on(device: torch.device, n: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The benchmark's training data: boxes in [0, 1] with standardised targets, on ``device``."""
+    x, y = cl.make_box_dataset(n, image_size=size, seed=0)
+    return (x / 255).to(device), cl.Standardizer().fit(y).transform(y).to(device)
+
+
 def fit_overhead(device: torch.device, n: int = 4096, size: int = 32, epochs: int = 3, batch_size: int = 128,
                  repeats: int = 3) -> dict[str, float]:
     """Training images per second of cl.fit and of the hand-written loop, interleaved, best of ``repeats``."""
-    x, y = cl.make_box_dataset(n, image_size=size, seed=0)
-    x, y = (x / 255).to(device), cl.Standardizer().fit(y).transform(y).to(device)
+    x, y = _boxes_on(device, n, size)
     times = {"fit": float("inf"), "hand": float("inf")}
     for _ in range(repeats):
         for kind in ("hand", "fit"):
@@ -99,8 +104,7 @@ def fit_settings(device: torch.device, n: int = 4096, size: int = 32, epochs: in
     """Training images per second of ``cl.fit`` with the settings that can make a small CNN faster:
     channels-last memory order everywhere; on CUDA also bfloat16 autocast and a larger batch.
     Best of ``repeats``; the same model and data as :func:`fit_overhead`."""
-    x, y = cl.make_box_dataset(n, image_size=size, seed=0)
-    x, y = (x / 255).to(device), cl.Standardizer().fit(y).transform(y).to(device)
+    x, y = _boxes_on(device, n, size)
     settings: dict[str, dict[str, object]] = {"channels first (batch 128)": {"channels_last": False},
                                               "channels_last": {"channels_last": True}}
     if device.type == "cuda":

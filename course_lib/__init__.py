@@ -22,6 +22,7 @@ from .metrics import (
     baseline_mse,
     binned_means,
     brier_score,
+    classification_report,
     equivalent_size,
     error_by_range,
     expected_calibration_error,
@@ -71,7 +72,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "accuracy", "brier_score", "expected_calibration_error", "interval_coverage", "log_loss", "label_weights",
-    "plot_coverage", "plot_reliability", "plot_error_by_range", "error_by_range", "mean_bias", "gaussian_quantile",
+    "plot_coverage", "plot_reliability", "plot_error_by_range", "error_by_range", "mean_bias", "classification_report", "gaussian_quantile",
     "target_classes", "shift_check", "image_statistics", "split_gaussian", "fit_interval_scale", "fit_temperature",
     "History", "KerasBoxCNN", "VGGLike", "augment", "check", "diagnose", "exercises", "widgets", "Settings", "SmallCNN", "Standardizer", "baseline_mse", "binned_means", "count_parameters",
     "equivalent_size", "evaluate_loss", "fit", "fit_restarts", "fit_scaled", "ScaledModel",

@@ -303,18 +303,22 @@ class StandardizeLayer(nn.Module):
         return (x - self.mean) / self.std
 
 
-def target_classes(y: torch.Tensor, edges: Sequence[float]) -> torch.Tensor:
-    """Turn a regression target (N,) or (N, 1) into classes 0..len(edges): class ``i`` holds the
-    targets between ``edges[i - 1]`` and ``edges[i]`` (a classification variant of a dataset)."""
+def _target_vector(y: torch.Tensor, minimum: int = 1) -> torch.Tensor:
+    """A finite regression target (N,) or (N, 1) as a vector (N,) with N >= ``minimum``."""
     if not isinstance(y, torch.Tensor):
         raise TypeError(f"y must be a torch.Tensor, got {type(y).__name__}")
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
-    if y.ndim != 1:
-        raise ValueError(f"y must have shape (N,) or (N, 1), got {tuple(y.shape)}")
+    if y.ndim != 1 or y.shape[0] < minimum:
+        raise ValueError(f"y must have shape (N,) or (N, 1) with N >= {minimum}, got {tuple(y.shape)}")
     check_finite(y.float(), "y")
-    e = as_edges(edges)
-    return torch.bucketize(y.double(), e, right=True)
+    return y
+
+
+def target_classes(y: torch.Tensor, edges: Sequence[float]) -> torch.Tensor:
+    """Turn a regression target (N,) or (N, 1) into classes 0..len(edges): class ``i`` holds the
+    targets between ``edges[i - 1]`` and ``edges[i]`` (a classification variant of a dataset)."""
+    return torch.bucketize(_target_vector(y).double(), as_edges(edges), right=True)
 
 
 def label_weights(y: torch.Tensor, bins: int = 20, smooth: float = 0.0) -> torch.Tensor:
@@ -325,13 +329,7 @@ def label_weights(y: torch.Tensor, bins: int = 20, smooth: float = 0.0) -> torch
     smoothing, Yang et al., 2021), so that neighbouring targets share their counts. Weights are
     scaled to mean 1. Pass them to ``fit(..., sample_weight=...)``.
     """
-    if not isinstance(y, torch.Tensor):
-        raise TypeError(f"y must be a torch.Tensor, got {type(y).__name__}")
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = y[:, 0]
-    if y.ndim != 1 or y.shape[0] < 2:
-        raise ValueError(f"y must have shape (N,) or (N, 1) with N >= 2, got {tuple(y.shape)}")
-    check_finite(y.float(), "y")
+    y = _target_vector(y, minimum=2)
     bins = check_positive_int(bins, "bins")
     smooth = check_number(smooth, "smooth", low=0.0)
     lo, hi = float(y.min()), float(y.max())

@@ -244,6 +244,13 @@ def brier_score(probs: Any, labels: Any) -> float:
     return float(((p - onehot) ** 2).sum(1).mean())
 
 
+def classification_report(probs: Any, labels: Any) -> dict[str, float]:
+    """Every number this course prints for a classifier: ``accuracy``, ``ece`` (expected
+    calibration error), ``log_loss`` and ``brier``. Accuracy alone hides over-confidence."""
+    return {"accuracy": accuracy(probs, labels), "ece": expected_calibration_error(probs, labels),
+            "log_loss": log_loss(probs, labels), "brier": brier_score(probs, labels)}
+
+
 def reliability_bins(probs: Any, labels: Any, bins: int = 10) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Confidence (top probability) split into ``bins`` equal-width bins on [0, 1]: each bin's mean
     confidence, accuracy and count (empty bins give NaN means and count 0)."""

@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from ._checks import check_images, check_pair, check_positive_int
+from ._checks import as_edges, check_images, check_pair, check_positive_int
 from .data import simulate_best_predictor
 from .metrics import binned_means, linear_fit, slope_report
 from .train import History
@@ -266,9 +266,7 @@ def plot_error_by_range(edges: Sequence[float], errors: dict[str, Sequence[float
                         title: str = "Error by target range", ylabel: str = "mean absolute error") -> plt.Axes:
     """One line per model of an error per target range (from :func:`course_lib.metrics.error_by_range`),
     with the ranges split at ``edges`` labelled on the x-axis."""
-    e = np.asarray(edges, dtype=float)
-    if e.ndim != 1 or e.size == 0 or (np.diff(e) <= 0).any():
-        raise ValueError("edges must hold one or more increasing numbers")
+    e = as_edges(edges).numpy()
     ax = _axes(ax, figsize=(6.0, 4.0))
     xs = np.arange(e.size + 1, dtype=float)
     _plot_lines(ax, xs, errors, "errors", "range")

@@ -265,3 +265,12 @@ def test_mean_bias_is_the_signed_mean_error():
         cl.mean_bias(torch.zeros(3, 1), torch.zeros(4, 1))
     with pytest.raises(ValueError):
         cl.mean_bias(torch.tensor([[float("nan")]]), torch.zeros(1, 1))
+
+
+def test_classification_report_collects_the_four_scores():
+    probs, labels, _ = _probs(n=300, k=4, seed=3)
+    report = cl.classification_report(probs, labels)
+    assert report == {"accuracy": cl.accuracy(probs, labels), "ece": cl.expected_calibration_error(probs, labels),
+                      "log_loss": cl.log_loss(probs, labels), "brier": cl.brier_score(probs, labels)}
+    with pytest.raises(ValueError, match="probs"):
+        cl.classification_report(probs * 2, labels)
