@@ -5,7 +5,10 @@ Measures, on this machine, and writes ``benchmarks/results-<device>.json``:
 * dataset generation throughput (images/s) for each synthetic dataset at 64x64;
 * ``course_lib.fit`` throughput against a minimal hand-written PyTorch loop doing the same work
   (same model, data, batch size, optimiser), as a ratio measured in the same process;
-* each chapter's execution time in fast mode (``--full`` adds full mode) and its peak memory.
+* what ``fit(..., compile=True)`` costs (seconds of compiling) and gains (images/s);
+* each chapter's execution time and peak memory in fast and in full mode (``--fast-only`` skips
+  the full size; on a CPU a full-size chapter is stopped after 300 s unless ``--full-timeout``
+  says otherwise, because the full size is meant for a GPU).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import argparse
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 import time
@@ -125,30 +129,76 @@ def fit_settings(device: torch.device, n: int = 4096, size: int = 32, epochs: in
     return out
 
 
-def chapter_times(size: str) -> dict[str, dict[str, float]]:
-    """Wall time and peak resident memory of executing each chapter, one fresh kernel each."""
+def compile_cost(device: torch.device, n: int = 4096, size: int = 32, epochs: int = 3) -> dict[str, object]:
+    """What ``fit(..., compile=True)`` costs and gains for the benchmark's CNN: the seconds the first
+    epoch waits for the compiler, and training images per second once compiled, against eager
+    mode in the same process (the same model and data as :func:`fit_overhead`)."""
+    x, y = _boxes_on(device, n, size)
+
+    def timed(model: torch.nn.Module, n_epochs: int, compile: bool) -> float:
+        _sync(device)
+        t = time.perf_counter()
+        cl.fit(model, (x, y), epochs=n_epochs, device=device, progress=False, batch_size=128, compile=compile)
+        _sync(device)
+        return time.perf_counter() - t
+
+    torch.manual_seed(0)
+    eager = timed(cl.SmallCNN(size, 2, width=16).to(device), epochs, False)
+    torch._dynamo.reset()
+    torch.manual_seed(0)
+    model = cl.SmallCNN(size, 2, width=16).to(device)
+    try:
+        first = timed(model, 1, True)  # compiles the forward and backward passes
+    except Exception as err:  # no C++ compiler, unsupported platform: say so in the results
+        return {"error": f"{type(err).__name__}: {str(err).splitlines()[0][:200]}"}
+    steady = timed(model, epochs, True)  # reuses the compiled code
+    return {"eager_images_per_s": round(n * epochs / eager), "compiled_images_per_s": round(n * epochs / steady),
+            "compile_seconds": round(first - eager / epochs, 1)}
+
+
+def chapter_times(size: str, timeout: float | None = None) -> dict[str, dict[str, float | None]]:
+    """Wall time and peak resident memory of executing each chapter, one fresh kernel each.
+
+    A chapter still running after ``timeout`` seconds is stopped (with its kernel) and recorded
+    as ``{"seconds": None, "stopped_after_s": timeout}``: the full size is meant for a GPU, and
+    on a CPU some chapters would take hours.
+    """
     runner = (
         "import resource, sys, time, nbformat\n"
         "from nbclient import NotebookClient\n"
         "nb = nbformat.read(sys.argv[1], as_version=4)\n"
         "t = time.perf_counter()\n"
-        "NotebookClient(nb, timeout=1800, kernel_name='python3', resources={'metadata': {'path': 'notebooks'}}).execute()\n"
+        "NotebookClient(nb, timeout=None, kernel_name='python3', resources={'metadata': {'path': 'notebooks'}}).execute()\n"
         "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
     )
     env = dict(os.environ, COURSE_SIZE=size, COURSE_PROGRESS="0", MPLBACKEND="Agg")
-    out = {}
+    out: dict[str, dict[str, float | None]] = {}
     for nb in sorted((ROOT / "notebooks").glob("*.ipynb")):
-        res = subprocess.run([sys.executable, "-c", runner, str(nb)], capture_output=True, text=True, env=env,
-                             cwd=ROOT, check=True)
-        seconds, maxrss_kb = res.stdout.strip().splitlines()[-1].split()
+        proc = subprocess.Popen([sys.executable, "-c", runner, str(nb)], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT, start_new_session=True)
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)  # the runner and its kernel
+            proc.communicate()
+            out[nb.stem] = {"seconds": None, "stopped_after_s": timeout}
+            print(f"  {nb.stem}: stopped after {timeout} s", flush=True)
+            continue
+        if proc.returncode != 0:
+            raise RuntimeError(f"{nb.name} failed in {size} mode:\n{stderr[-2000:]}")
+        seconds, maxrss_kb = stdout.strip().splitlines()[-1].split()
         out[nb.stem] = {"seconds": round(float(seconds), 1), "peak_memory_mb": round(int(maxrss_kb) / 1024)}
+        print(f"  {nb.stem}: {out[nb.stem]}", flush=True)
     return out
 
 
 def main() -> int:
     """Run every measurement and write the results file."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--full", action="store_true", help="also time the chapters in full size")
+    parser.add_argument("--fast-only", action="store_true", help="time the chapters in fast size only")
+    parser.add_argument("--full-timeout", type=float, default=None,
+                        help="stop a full-size chapter after this many seconds (default: 300 on a CPU, "
+                             "no limit on a GPU; the full size is meant for a GPU)")
     parser.add_argument("--no-chapters", action="store_true", help="skip the chapter timings (minutes)")
     parser.add_argument("--out", type=Path, default=None, help="results file (default benchmarks/results-<device>.json)")
     args = parser.parse_args()
@@ -164,14 +214,21 @@ def main() -> int:
     if dev.type != "cpu":
         results["fit_images_per_s_by_setting"][dev.type] = fit_settings(dev)
     print("fit by setting:", results["fit_images_per_s_by_setting"], flush=True)
+    results["torch_compile"] = {"cpu": compile_cost(torch.device("cpu"))}
+    if dev.type != "cpu":
+        results["torch_compile"][dev.type] = compile_cost(dev)
+    print("torch.compile:", results["torch_compile"], flush=True)
     if not args.no_chapters:
         results["chapters_fast"] = chapter_times("fast")
         print("chapters (fast):", results["chapters_fast"], flush=True)
-        if args.full:
-            results["chapters_full"] = chapter_times("full")
+        if not args.fast_only:
+            limit = args.full_timeout if args.full_timeout is not None else (300.0 if dev.type == "cpu" else None)
+            results["chapters_full"] = chapter_times("full", limit)
             print("chapters (full):", results["chapters_full"], flush=True)
-        peak = max(results["chapters_fast"].items(), key=lambda kv: kv[1]["peak_memory_mb"])
-        results["largest_chapter_peak_memory"] = {"chapter": peak[0], "mb": peak[1]["peak_memory_mb"]}
+        measured = [(f"{name} ({size})", timing["peak_memory_mb"]) for size in ("fast", "full")
+                    for name, timing in results.get(f"chapters_{size}", {}).items() if "peak_memory_mb" in timing]
+        chapter, mb = max(measured, key=lambda item: item[1])
+        results["largest_chapter_peak_memory"] = {"chapter": chapter, "mb": mb}
     out = args.out or ROOT / "benchmarks" / f"results-{dev.type}.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {out}")

@@ -7,6 +7,7 @@ The loop keeps the data on the device, shuffles with a seeded generator, and nev
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -145,7 +146,7 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
         augment: Augment | None = None, seed: int = 0, check_shapes: bool = True,
         sample_weight: torch.Tensor | None = None, progress: bool | None = None,
         on_epoch_end: Callable[[int, nn.Module], dict[str, float]] | None = None,
-        channels_last: bool = False) -> History:
+        channels_last: bool = False, compile: bool = False, lr_schedule: str = "constant") -> History:
     """Train ``model`` on ``train = (x, y)`` and return its :class:`History`.
 
     * ``val``: an optional ``(x, y)`` pair evaluated after every epoch (model in eval mode).
@@ -159,6 +160,13 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
       Whether it pays depends on the model and machine: on a 2-core CPU three runs of
       ``make benchmark`` gave its SmallCNN between 3% slower and 30% faster, and chapter 4 took
       75 s with it against 62 s without, so it is off unless asked for.
+    * ``compile``: train through ``torch.compile(model)`` (the model itself is updated and
+      returned as it is; evaluation runs uncompiled). The first batches wait for the compiler
+      (tens of seconds on a CPU, which also needs a C++ compiler), so it pays only for long
+      runs; the Running fast page gives the measured numbers.
+    * ``lr_schedule``: ``'constant'`` (``lr`` throughout) or ``'cosine'`` (from ``lr`` down to
+      zero over the run, step by step, so the last epoch's weights no longer jump around with
+      the noise of single batches).
     * ``sample_weight``: optional weights (N,), one per training sample, for ``'mse'``, ``'mae'``
       or ``'huber'``: each batch's loss is the weighted mean (e.g. to up-weight rare targets).
     * ``check_shapes``: refuse predictions whose shape differs from the targets' (the silent
@@ -175,6 +183,10 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
     batch_size = check_positive_int(batch_size, "batch_size")
     if not isinstance(channels_last, bool):
         raise TypeError(f"channels_last must be True or False, got {channels_last!r}")
+    if lr_schedule not in ("constant", "cosine"):
+        raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {lr_schedule!r}")
+    if not isinstance(compile, bool):
+        raise TypeError(f"compile must be True or False, got {compile!r}")
     lr = check_number(lr, "lr", low=0.0)
     weight_decay = check_number(weight_decay, "weight_decay", low=0.0)
     loss_fn = get_loss(loss)
@@ -200,7 +212,9 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
         model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
     opt = _make_optimizer(optimizer, model.parameters(), lr, weight_decay)
+    step_model = torch.compile(model) if compile else model  # shares the weights with model
     n = x.shape[0]
+    total_steps, step = epochs * math.ceil(n / batch_size), 0
     gen = torch.Generator().manual_seed(int(seed))
     aug_gen = torch.Generator(device=dev).manual_seed(int(seed) + 1) if augment else None
     history = History()
@@ -217,7 +231,7 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
             elif augment is not None:
                 xb = augment(xb, aug_gen)
             with _autocast(dev, amp):
-                out = model(xb)
+                out = step_model(xb)
             out = out.float()
             if check_shapes and out.shape != expected_shape(yb.shape):
                 raise ValueError(f"model output shape {tuple(out.shape)} differs from the expected "
@@ -230,7 +244,11 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
                 batch_loss = (elementwise(out, yb).mean(1) * wb).sum() / wb.sum().clamp_min(1e-12)
             opt.zero_grad(set_to_none=True)
             batch_loss.backward()
+            if lr_schedule == "cosine":
+                for group in opt.param_groups:
+                    group["lr"] = lr * 0.5 * (1 + math.cos(math.pi * step / total_steps))
             opt.step()
+            step += 1
             total += batch_loss.detach() * idx.numel()
         history.train_loss.append(float(total) / n)
         if val is not None:

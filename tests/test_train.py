@@ -196,3 +196,48 @@ def test_fit_channels_last_checks_its_argument():
     x, y = _data(32)
     with pytest.raises(TypeError, match="channels_last"):
         cl.fit(cl.SmallCNN(16, 2, width=4), (x, y), epochs=1, channels_last="yes", progress=False)
+
+
+def test_fit_compile_keeps_the_numbers_and_the_model():
+    """torch.compile is a speed setting: the same losses and weights, and the caller keeps their
+    own (uncompiled) model object."""
+    x, y = _data(64)
+    runs = []
+    for compile in (False, True):
+        torch.manual_seed(0)
+        model = cl.SmallCNN(image_size=16, n_outputs=2, width=4)
+        runs.append((model, cl.fit(model, (x, y), epochs=2, batch_size=32, progress=False, compile=compile)))
+    (eager, h_eager), (compiled, h_compiled) = runs
+    assert h_compiled.train_loss == pytest.approx(h_eager.train_loss, rel=1e-4)
+    assert type(compiled) is cl.SmallCNN
+    for a, b in zip(eager.parameters(), compiled.parameters(), strict=True):
+        assert torch.allclose(a, b, rtol=1e-3, atol=1e-5)
+
+
+def test_fit_compile_checks_its_argument():
+    x, y = _data(32)
+    with pytest.raises(TypeError, match="compile"):
+        cl.fit(cl.SmallCNN(16, 2, width=4), (x, y), epochs=1, compile="yes", progress=False)
+
+
+def test_fit_cosine_schedule_decays_the_learning_rate_to_zero(monkeypatch):
+    x, y = _data(64)
+    seen = []
+    original = torch.optim.Adam.step
+
+    def recording(self, *args, **kwargs):
+        seen.append(self.param_groups[0]["lr"])
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", recording)
+    cl.fit(cl.SmallCNN(16, 2, width=4), (x, y), epochs=3, batch_size=16, lr=0.01, progress=False,
+           lr_schedule="cosine")
+    assert len(seen) == 12
+    assert seen[0] == pytest.approx(0.01)
+    assert all(a > b for a, b in zip(seen, seen[1:], strict=False)), "the rate falls at every step"
+    assert seen[-1] < 0.01 * 0.02 and seen[6] == pytest.approx(0.005)
+    seen.clear()
+    cl.fit(cl.SmallCNN(16, 2, width=4), (x, y), epochs=1, batch_size=16, lr=0.01, progress=False)
+    assert seen == [0.01] * 4, "the default keeps the rate constant"
+    with pytest.raises(ValueError, match="lr_schedule"):
+        cl.fit(cl.SmallCNN(16, 2, width=4), (x, y), epochs=1, lr_schedule="step", progress=False)
