@@ -132,7 +132,7 @@ def fit_settings(device: torch.device, n: int = 4096, size: int = 32, epochs: in
 def compile_cost(device: torch.device, n: int = 4096, size: int = 32, epochs: int = 3) -> dict[str, object]:
     """What ``fit(..., compile=True)`` costs and gains for the benchmark's CNN: the seconds the first
     epoch waits for the compiler, and training images per second once compiled, against eager
-    mode in the same process (the same model and data as :func:`fit_overhead`)."""
+    mode in the same process (the same model and data as :func:`fit_overhead`; best of 2)."""
     x, y = _boxes_on(device, n, size)
 
     def timed(model: torch.nn.Module, n_epochs: int, compile: bool) -> float:
@@ -143,7 +143,7 @@ def compile_cost(device: torch.device, n: int = 4096, size: int = 32, epochs: in
         return time.perf_counter() - t
 
     torch.manual_seed(0)
-    eager = timed(cl.SmallCNN(size, 2, width=16).to(device), epochs, False)
+    eager = min(timed(cl.SmallCNN(size, 2, width=16).to(device), epochs, False) for _ in range(2))
     torch._dynamo.reset()
     torch.manual_seed(0)
     model = cl.SmallCNN(size, 2, width=16).to(device)
@@ -151,7 +151,7 @@ def compile_cost(device: torch.device, n: int = 4096, size: int = 32, epochs: in
         first = timed(model, 1, True)  # compiles the forward and backward passes
     except Exception as err:  # no C++ compiler, unsupported platform: say so in the results
         return {"error": f"{type(err).__name__}: {str(err).splitlines()[0][:200]}"}
-    steady = timed(model, epochs, True)  # reuses the compiled code
+    steady = min(timed(model, epochs, True) for _ in range(2))  # reuses the compiled code
     return {"eager_images_per_s": round(n * epochs / eager), "compiled_images_per_s": round(n * epochs / steady),
             "compile_seconds": round(first - eager / epochs, 1)}
 
@@ -184,8 +184,11 @@ def chapter_times(size: str, timeout: float | None = None) -> dict[str, dict[str
             out[nb.stem] = {"seconds": None, "stopped_after_s": timeout}
             print(f"  {nb.stem}: stopped after {timeout} s", flush=True)
             continue
-        if proc.returncode != 0:
-            raise RuntimeError(f"{nb.name} failed in {size} mode:\n{stderr[-2000:]}")
+        if proc.returncode != 0:  # record it and go on: the other measurements still count
+            error = next((line for line in reversed(stderr.splitlines()) if "Error" in line), "failed")
+            out[nb.stem] = {"seconds": None, "error": error[-300:]}
+            print(f"  {nb.stem}: FAILED in {size} mode: {error[-300:]}", flush=True)
+            continue
         seconds, maxrss_kb = stdout.strip().splitlines()[-1].split()
         out[nb.stem] = {"seconds": round(float(seconds), 1), "peak_memory_mb": round(int(maxrss_kb) / 1024)}
         print(f"  {nb.stem}: {out[nb.stem]}", flush=True)
@@ -232,7 +235,9 @@ def main() -> int:
     out = args.out or ROOT / "benchmarks" / f"results-{dev.type}.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {out}")
-    return 0
+    failed = [name for size in ("fast", "full") for name, timing in results.get(f"chapters_{size}", {}).items()
+              if "error" in timing]
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
