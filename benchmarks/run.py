@@ -156,8 +156,10 @@ def compile_cost(device: torch.device, n: int = 4096, size: int = 32, epochs: in
             "compile_seconds": round(first - eager / epochs, 1)}
 
 
-def chapter_times(size: str, timeout: float | None = None) -> dict[str, dict[str, float | None]]:
-    """Wall time and peak resident memory of executing each chapter, one fresh kernel each.
+def chapter_times(size: str, timeout: float | None = None, names: list[str] | None = None
+                  ) -> dict[str, dict[str, float | None]]:
+    """Wall time and peak resident memory of executing each chapter (or the chapters ``names``),
+    one fresh kernel each.
 
     A chapter still running after ``timeout`` seconds is stopped (with its kernel) and recorded
     as ``{"seconds": None, "stopped_after_s": timeout}``: the full size is meant for a GPU, and
@@ -173,7 +175,13 @@ def chapter_times(size: str, timeout: float | None = None) -> dict[str, dict[str
     )
     env = dict(os.environ, COURSE_SIZE=size, COURSE_PROGRESS="0", MPLBACKEND="Agg")
     out: dict[str, dict[str, float | None]] = {}
-    for nb in sorted((ROOT / "notebooks").glob("*.ipynb")):
+    notebooks = sorted((ROOT / "notebooks").glob("*.ipynb"))
+    if names is not None:
+        unknown = set(names) - {nb.stem for nb in notebooks}
+        if unknown:
+            raise SystemExit(f"unknown chapter(s) {sorted(unknown)}; chapters: {[nb.stem for nb in notebooks]}")
+        notebooks = [nb for nb in notebooks if nb.stem in names]
+    for nb in notebooks:
         proc = subprocess.Popen([sys.executable, "-c", runner, str(nb)], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT, start_new_session=True)
         try:
@@ -195,6 +203,20 @@ def chapter_times(size: str, timeout: float | None = None) -> dict[str, dict[str
     return out
 
 
+def measure_training_and_data(results: dict[str, object], dev: torch.device) -> None:
+    """Dataset generation, fit against a hand-written loop, fit per speed setting and
+    torch.compile, on the CPU and on ``dev`` when it is an accelerator; written into ``results``."""
+    results["dataset_images_per_s_64px"] = {k: round(v) for k, v in dataset_throughput().items()}
+    print("datasets:", results["dataset_images_per_s_64px"], flush=True)
+    devices = [torch.device("cpu")] + ([dev] if dev.type != "cpu" else [])
+    results["fit_vs_hand_loop"] = {d.type: {k: round(v, 3) for k, v in fit_overhead(d).items()} for d in devices}
+    print("fit vs hand loop:", results["fit_vs_hand_loop"], flush=True)
+    results["fit_images_per_s_by_setting"] = {d.type: fit_settings(d) for d in devices}
+    print("fit by setting:", results["fit_images_per_s_by_setting"], flush=True)
+    results["torch_compile"] = {d.type: compile_cost(d) for d in devices}
+    print("torch.compile:", results["torch_compile"], flush=True)
+
+
 def main() -> int:
     """Run every measurement and write the results file."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -203,36 +225,33 @@ def main() -> int:
                         help="stop a full-size chapter after this many seconds (default: 300 on a CPU, "
                              "no limit on a GPU; the full size is meant for a GPU)")
     parser.add_argument("--no-chapters", action="store_true", help="skip the chapter timings (minutes)")
+    parser.add_argument("--chapters", nargs="+", metavar="NAME",
+                        help="re-time only these chapters (e.g. 04_augmentation_invariance) and update them "
+                             "in the existing results file, keeping its other measurements")
     parser.add_argument("--out", type=Path, default=None, help="results file (default benchmarks/results-<device>.json)")
     args = parser.parse_args()
     dev = cl.get_device()
-    results: dict[str, object] = {"machine": machine(), "date": time.strftime("%Y-%m-%d")}
-    results["dataset_images_per_s_64px"] = {k: round(v) for k, v in dataset_throughput().items()}
-    print("datasets:", results["dataset_images_per_s_64px"], flush=True)
-    results["fit_vs_hand_loop"] = {"cpu": {k: round(v, 3) for k, v in fit_overhead(torch.device("cpu")).items()}}
-    if dev.type != "cpu":
-        results["fit_vs_hand_loop"][dev.type] = {k: round(v, 3) for k, v in fit_overhead(dev).items()}
-    print("fit vs hand loop:", results["fit_vs_hand_loop"], flush=True)
-    results["fit_images_per_s_by_setting"] = {"cpu": fit_settings(torch.device("cpu"))}
-    if dev.type != "cpu":
-        results["fit_images_per_s_by_setting"][dev.type] = fit_settings(dev)
-    print("fit by setting:", results["fit_images_per_s_by_setting"], flush=True)
-    results["torch_compile"] = {"cpu": compile_cost(torch.device("cpu"))}
-    if dev.type != "cpu":
-        results["torch_compile"][dev.type] = compile_cost(dev)
-    print("torch.compile:", results["torch_compile"], flush=True)
-    if not args.no_chapters:
-        results["chapters_fast"] = chapter_times("fast")
-        print("chapters (fast):", results["chapters_fast"], flush=True)
-        if not args.fast_only:
-            limit = args.full_timeout if args.full_timeout is not None else (300.0 if dev.type == "cpu" else None)
-            results["chapters_full"] = chapter_times("full", limit)
-            print("chapters (full):", results["chapters_full"], flush=True)
-        measured = [(f"{name} ({size})", timing["peak_memory_mb"]) for size in ("fast", "full")
-                    for name, timing in results.get(f"chapters_{size}", {}).items() if "peak_memory_mb" in timing]
+    out = args.out or ROOT / "benchmarks" / f"results-{dev.type}.json"
+    limit = args.full_timeout if args.full_timeout is not None else (300.0 if dev.type == "cpu" else None)
+    sizes = ("fast",) if args.fast_only else ("fast", "full")
+    if args.chapters:
+        results = json.loads(out.read_text())
+        for size in sizes:
+            timings = chapter_times(size, limit if size == "full" else None, args.chapters)
+            results.setdefault(f"chapters_{size}", {}).update(timings)
+        results["chapters_retimed"] = {"date": time.strftime("%Y-%m-%d"), "chapters": args.chapters}
+    else:
+        results = {"machine": machine(), "date": time.strftime("%Y-%m-%d")}
+        measure_training_and_data(results, dev)
+        if not args.no_chapters:
+            for size in sizes:
+                results[f"chapters_{size}"] = chapter_times(size, limit if size == "full" else None)
+                print(f"chapters ({size}):", results[f"chapters_{size}"], flush=True)
+    measured = [(f"{name} ({size})", timing["peak_memory_mb"]) for size in ("fast", "full")
+                for name, timing in results.get(f"chapters_{size}", {}).items() if "peak_memory_mb" in timing]
+    if measured:
         chapter, mb = max(measured, key=lambda item: item[1])
         results["largest_chapter_peak_memory"] = {"chapter": chapter, "mb": mb}
-    out = args.out or ROOT / "benchmarks" / f"results-{dev.type}.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {out}")
     failed = [name for size in ("fast", "full") for name, timing in results.get(f"chapters_{size}", {}).items()

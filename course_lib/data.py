@@ -154,8 +154,8 @@ class _DishCanvas:
     def add_noise(self, out: torch.Tensor, std: float, generator: torch.Generator) -> torch.Tensor:
         """Add zero-mean uniform noise of standard deviation ``std`` to ``out`` in place.
 
-        The noise is random bytes, eight per 64-bit draw of the generator: four times cheaper than
-        Gaussian noise, which costs more than drawing the dish.
+        The noise is random bytes, eight per 64-bit draw of the generator: several times cheaper
+        than Gaussian noise, which cost more than drawing the dish.
         """
         m = out.shape[0]
         k = out.numel()
@@ -174,8 +174,9 @@ def make_dish_dataset(n: int, image_size: int = 32, seed: int = 0, label_noise: 
     one side of the dish. Nuisances: the dish's rotation (any angle) and mirror flip, its position
     and size, the overall lighting and white balance, a lighting gradient, a label tab on the rim
     (so the picture is not symmetric) and pixel noise (uniform, zero mean, standard deviation
-    ``pixel_noise`` grey levels: cheaper to draw than Gaussian noise). The white rim is a colour reference, so the
-    concentration can be read despite the lighting, but only by a model that compares regions.
+    ``pixel_noise`` grey levels: cheaper to draw than Gaussian noise). The white rim is a colour
+    reference, so the concentration can be read despite the lighting, but only by a model that
+    compares regions.
 
     ``label_noise`` (in concentration units) adds noise to the target that no image shows, which
     caps the R² any model can reach (chapter 3). ``colour_cue=False`` gives the liquid a random
