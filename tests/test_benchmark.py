@@ -1,0 +1,39 @@
+"""Smoke tests of the benchmark script's pieces at a tiny size (its numbers are not checked:
+performance claims live in its results file, not in timed tests)."""
+
+import importlib.util
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+import course_lib as cl
+
+spec = importlib.util.spec_from_file_location("bench", Path(__file__).resolve().parents[1] / "benchmarks" / "run.py")
+bench = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bench)
+CPU = torch.device("cpu")
+
+
+def test_dataset_throughput_covers_every_dataset():
+    rates = bench.dataset_throughput(n=32, size=16)
+    assert set(rates) == set(cl.data.DATASETS)
+    assert all(math.isfinite(r) and r > 0 for r in rates.values())
+
+
+def test_fit_overhead_and_settings_report_rates():
+    out = bench.fit_overhead(CPU, n=128, size=16, epochs=1, repeats=1)
+    assert out["fit_over_hand_time"] == pytest.approx(out["hand_images_per_s"] / out["fit_images_per_s"])
+    settings = bench.fit_settings(CPU, n=128, size=16, epochs=1, repeats=1)
+    assert set(settings) == {"channels first (batch 128)", "channels_last"}
+
+
+def test_compile_cost_reports_numbers_or_the_reason():
+    out = bench.compile_cost(CPU, n=128, size=16, epochs=1)
+    assert set(out) in ({"eager_images_per_s", "compiled_images_per_s", "compile_seconds"}, {"error"})
+
+
+def test_chapter_times_refuses_an_unknown_chapter_before_running_any():
+    with pytest.raises(SystemExit, match="unknown chapter"):
+        bench.chapter_times("fast", names=["99_no_such_chapter"])
