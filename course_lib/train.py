@@ -157,13 +157,14 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
     * ``amp``: bfloat16 autocast on CUDA (ignored elsewhere).
     * ``channels_last``: keep the images and the model's weights in channels-last (NHWC) memory
       order, converted once before training. The numbers are the same up to float rounding.
-      Whether it pays depends on the model and machine: on a 2-core CPU three runs of
+      Whether it pays depends on the model and machine: on a 2-core CPU six runs of
       ``make benchmark`` gave its SmallCNN between 3% slower and 30% faster, and chapter 4 took
       75 s with it against 62 s without, so it is off unless asked for.
     * ``compile``: train through ``torch.compile(model)`` (the model itself is updated and
       returned as it is; evaluation runs uncompiled). The first batches wait for the compiler
-      (tens of seconds on a CPU, which also needs a C++ compiler), so it pays only for long
-      runs; the Running fast page gives the measured numbers.
+      (10–14 s for a small CNN on a 2-core CPU, which also needs a C++ compiler); later models
+      of the same architecture and image size reuse the compiled code. It pays for long runs;
+      the Running fast page gives the measured numbers.
     * ``lr_schedule``: ``'constant'`` (``lr`` throughout) or ``'cosine'`` (from ``lr`` down to
       zero over the run, step by step, so the last epoch's weights no longer jump around with
       the noise of single batches).
