@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -80,24 +81,33 @@ def _boxes_on(device: torch.device, n: int, size: int) -> tuple[torch.Tensor, to
     return (x / 255).to(device), cl.Standardizer().fit(y).transform(y).to(device)
 
 
+def _new_model(device: torch.device, size: int) -> torch.nn.Module:
+    """The benchmark's CNN, freshly initialised with the same seed every time."""
+    torch.manual_seed(0)
+    return cl.SmallCNN(size, 2, width=16).to(device)
+
+
+def _seconds(device: torch.device, train: Callable[..., object], /, *args: object, **kwargs: object) -> float:
+    """Wall time of ``train(*args, **kwargs)``, with the device's queue drained before and after."""
+    _sync(device)
+    t = time.perf_counter()
+    train(*args, **kwargs)
+    _sync(device)
+    return time.perf_counter() - t
+
+
 def fit_overhead(device: torch.device, n: int = 4096, size: int = 32, epochs: int = 3, batch_size: int = 128,
                  repeats: int = 3) -> dict[str, float]:
     """Training images per second of cl.fit and of the hand-written loop, interleaved, best of ``repeats``."""
     x, y = _boxes_on(device, n, size)
     times = {"fit": float("inf"), "hand": float("inf")}
     for _ in range(repeats):
-        for kind in ("hand", "fit"):
-            torch.manual_seed(0)
-            model = cl.SmallCNN(size, 2, width=16).to(device)
-            _sync(device)
-            t = time.perf_counter()
-            if kind == "fit":
-                cl.fit(model, (x, y), epochs=epochs, batch_size=batch_size, device=device, progress=False,
-                       channels_last=False)  # the same memory order as the hand-written loop: the same work
-            else:
-                _hand_loop(model, x, y, epochs, batch_size, device)
-            _sync(device)
-            times[kind] = min(times[kind], time.perf_counter() - t)
+        times["hand"] = min(times["hand"], _seconds(device, _hand_loop, _new_model(device, size), x, y, epochs,
+                                                    batch_size, device))
+        # the same memory order as the hand-written loop: the same work
+        times["fit"] = min(times["fit"], _seconds(device, cl.fit, _new_model(device, size), (x, y), epochs=epochs,
+                                                  batch_size=batch_size, device=device, progress=False,
+                                                  channels_last=False))
     imgs = n * epochs
     return {"fit_images_per_s": imgs / times["fit"], "hand_images_per_s": imgs / times["hand"],
             "fit_over_hand_time": times["fit"] / times["hand"]}
@@ -116,15 +126,8 @@ def fit_settings(device: torch.device, n: int = 4096, size: int = 32, epochs: in
                          "amp + channels_last, batch 512": {"amp": True, "channels_last": True, "batch_size": 512}})
     out = {}
     for name, kwargs in settings.items():
-        best = float("inf")
-        for _ in range(repeats):
-            torch.manual_seed(0)
-            model = cl.SmallCNN(size, 2, width=16).to(device)
-            _sync(device)
-            t = time.perf_counter()
-            cl.fit(model, (x, y), epochs=epochs, device=device, progress=False, **{"batch_size": 128, **kwargs})
-            _sync(device)
-            best = min(best, time.perf_counter() - t)
+        best = min(_seconds(device, cl.fit, _new_model(device, size), (x, y), epochs=epochs, device=device,
+                            progress=False, **{"batch_size": 128, **kwargs}) for _ in range(repeats))
         out[name] = round(n * epochs / best)
     return out
 
@@ -136,17 +139,12 @@ def compile_cost(device: torch.device, n: int = 4096, size: int = 32, epochs: in
     x, y = _boxes_on(device, n, size)
 
     def timed(model: torch.nn.Module, n_epochs: int, compile: bool) -> float:
-        _sync(device)
-        t = time.perf_counter()
-        cl.fit(model, (x, y), epochs=n_epochs, device=device, progress=False, batch_size=128, compile=compile)
-        _sync(device)
-        return time.perf_counter() - t
+        return _seconds(device, cl.fit, model, (x, y), epochs=n_epochs, device=device, progress=False,
+                        batch_size=128, compile=compile)
 
-    torch.manual_seed(0)
-    eager = min(timed(cl.SmallCNN(size, 2, width=16).to(device), epochs, False) for _ in range(2))
+    eager = min(timed(_new_model(device, size), epochs, False) for _ in range(2))
     torch._dynamo.reset()
-    torch.manual_seed(0)
-    model = cl.SmallCNN(size, 2, width=16).to(device)
+    model = _new_model(device, size)
     try:
         first = timed(model, 1, True)  # compiles the forward and backward passes
     except Exception as err:  # no C++ compiler, unsupported platform: say so in the results
@@ -235,6 +233,9 @@ def main() -> int:
     limit = args.full_timeout if args.full_timeout is not None else (300.0 if dev.type == "cpu" else None)
     sizes = ("fast",) if args.fast_only else ("fast", "full")
     if args.chapters:
+        if not out.exists():
+            parser.error(f"--chapters updates an existing results file, and {out} does not exist: run the "
+                         "whole benchmark first")
         results = json.loads(out.read_text())
         for size in sizes:
             timings = chapter_times(size, limit if size == "full" else None, args.chapters)

@@ -146,7 +146,7 @@ class _DishCanvas:
         palette = palette * (255.0 * gain[:, None] * tint)[:, None, :]
         rows = self.rows[:m].copy_(label.add_(5 * torch.arange(m)[:, None, None]))  # each pixel's palette row
         rgb = torch.index_select(palette.reshape(-1, 3), 0, rows.view(-1), out=self.rgb[:m * size * size])
-        a = grad_amp[:, None, None]
+        a = grad_amp[:, None, None]  # the lighting gradient, written into the mask buffer (regions are done)
         light = torch.add(1 + a * torch.cos(grad_dir)[:, None, None] * self.coords[None, None, :],
                           a * torch.sin(grad_dir)[:, None, None] * self.coords[None, :, None], out=self.mask[:m])
         return torch.mul(rgb.view(m, size, size, 3).permute(0, 3, 1, 2), light[:, None], out=out)
