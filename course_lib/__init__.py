@@ -4,6 +4,7 @@ Every chapter starts with ``import course_lib as cl`` and ``cfg = cl.setup()``.
 """
 
 from . import augment, diagnose, exercises, widgets
+from .claims import claim
 from .config import Settings, get_device, get_seed, get_size, pick, set_seed, setup
 from .data import (
     Standardizer,
@@ -74,7 +75,7 @@ __all__ = [
     "accuracy", "brier_score", "expected_calibration_error", "interval_coverage", "log_loss", "label_weights",
     "plot_coverage", "plot_reliability", "plot_error_by_range", "error_by_range", "mean_bias", "classification_report", "gaussian_quantile",
     "target_classes", "shift_check", "image_statistics", "split_gaussian", "fit_interval_scale", "fit_temperature",
-    "History", "KerasBoxCNN", "VGGLike", "augment", "check", "diagnose", "exercises", "widgets", "Settings", "SmallCNN", "Standardizer", "baseline_mse", "binned_means", "count_parameters",
+    "History", "claim", "KerasBoxCNN", "VGGLike", "augment", "check", "diagnose", "exercises", "widgets", "Settings", "SmallCNN", "Standardizer", "baseline_mse", "binned_means", "count_parameters",
     "equivalent_size", "evaluate_loss", "fit", "fit_restarts", "fit_scaled", "ScaledModel",
     "plot_method_comparison", "plot_size_curves", "format_report", "get_device", "get_loss", "get_seed", "get_size",
     "init_output_bias", "linear_fit", "mae", "make_box_dataset", "make_dataset", "make_dish_dataset",

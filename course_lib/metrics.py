@@ -104,34 +104,40 @@ def slope_report(pred: Any, target: Any) -> dict[str, float]:
     return out
 
 
-def regression_report(pred: Any, target: Any) -> dict[str, float]:
+def regression_report(pred: Any, target: Any) -> dict[str, float | None]:
     """Every number this course prints for a regressor, averaged over outputs.
 
     ``mse``, ``mae``, ``r2``, ``baseline_mse`` (= Var y), ``spread_ratio`` (std of predictions /
     std of targets), and the slope and intercept of prediction on target and of target on
-    prediction.
+    prediction. A constant prediction has slope 0 on the target; the target-on-prediction line is
+    then undefined (there is no spread to regress on) and reported as ``None``.
     """
     p, y = check_pair(pred, target)
-    report = {"mse": mse(p, y), "mae": mae(p, y), "r2": r2(p, y), "baseline_mse": baseline_mse(y),
-              "spread_ratio": float((p.std(dim=0) / y.std(dim=0)).mean())}
+    report: dict[str, float | None] = {
+        "mse": mse(p, y), "mae": mae(p, y), "r2": r2(p, y), "baseline_mse": baseline_mse(y),
+        "spread_ratio": float((p.std(dim=0) / y.std(dim=0)).mean())}
     keys = ("pred_on_target_slope", "pred_on_target_intercept", "target_on_pred_slope", "target_on_pred_intercept")
-    sums = dict.fromkeys(keys, 0.0)
+    sums: dict[str, float | None] = dict.fromkeys(keys, 0.0)
     for j in range(p.shape[1]):
-        if float(p[:, j].std()) == 0.0:
-            sums = dict.fromkeys(keys, math.nan)
-            break
-        col = slope_report(p[:, j], y[:, j])
-        for key in keys:
-            sums[key] += col[key] / p.shape[1]
+        on_target = linear_fit(y[:, j], p[:, j])
+        sums["pred_on_target_slope"] += on_target["slope"] / p.shape[1]
+        sums["pred_on_target_intercept"] += on_target["intercept"] / p.shape[1]
+        if float(p[:, j].std()) == 0.0 or sums["target_on_pred_slope"] is None:
+            sums["target_on_pred_slope"] = sums["target_on_pred_intercept"] = None
+            continue
+        on_pred = linear_fit(p[:, j], y[:, j])
+        sums["target_on_pred_slope"] += on_pred["slope"] / p.shape[1]
+        sums["target_on_pred_intercept"] += on_pred["intercept"] / p.shape[1]
     report.update(sums)
     return report
 
 
-def format_report(report: dict[str, float]) -> str:
-    """A one-metric-per-line text of a report, for printing in a notebook."""
+def format_report(report: dict[str, float | None]) -> str:
+    """A one-metric-per-line text of a report, for printing in a notebook (``None``: undefined)."""
     if not isinstance(report, dict):
         raise TypeError(f"report must be a dict, got {type(report).__name__}")
-    return "\n".join(f"{key:>26}: {value:10.4g}" for key, value in report.items())
+    return "\n".join(f"{key:>26}: {'undefined':>10}" if value is None else f"{key:>26}: {value:10.4g}"
+                     for key, value in report.items())
 
 
 def binned_means(pred: Any, target: Any, bins: int = 10) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

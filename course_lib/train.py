@@ -291,9 +291,16 @@ class ScaledModel(nn.Module):
     ``core`` (input standardisation + ``net``) is what trains, on standardised targets; calling
     the model gives predictions in target units. The statistics are buffers, saved in the
     ``state_dict`` with the weights, so training and test data cannot be preprocessed differently.
+
+    ``x_range`` (the smallest and largest training input value, also a saved buffer) arms an input
+    check when ``check_inputs`` is true: in evaluation mode a batch that leaves the training range
+    by more than a tenth of its width, or whose largest value stays below the middle of the range
+    (as when a serving script divides by 127 or 255 pixels the model expects raw), is refused with
+    a ``ValueError`` instead of being predicted silently wrong.
     """
 
-    def __init__(self, net: nn.Module, x_scaler: Standardizer, y_scaler: Standardizer) -> None:
+    def __init__(self, net: nn.Module, x_scaler: Standardizer, y_scaler: Standardizer,
+                 x_range: tuple[float, float] | None = None, check_inputs: bool = False) -> None:
         super().__init__()
         if not isinstance(net, nn.Module):
             raise TypeError(f"net must be a torch.nn.Module, got {type(net).__name__}")
@@ -301,14 +308,34 @@ class ScaledModel(nn.Module):
             raise TypeError("x_scaler and y_scaler must be course_lib Standardizer objects")
         if not y_scaler.fitted:
             raise ValueError("y_scaler is not fitted yet: call .fit(training_targets) first")
+        low, high = (-math.inf, math.inf) if x_range is None else x_range
+        if not float(low) < float(high):
+            raise ValueError(f"x_range must be (low, high) with low < high, got {x_range!r}")
         self.core = nn.Sequential(x_scaler.as_module(), net)
         self.register_buffer("y_mean", y_scaler.mean.detach().clone())
         self.register_buffer("y_std", y_scaler.std.detach().clone())
+        self.register_buffer("x_range", torch.tensor([float(low), float(high)]))
+        self.check_inputs = bool(check_inputs)
+
+    def _check_range(self, x: torch.Tensor) -> None:
+        low, high = (float(v) for v in self.x_range)
+        if not (math.isfinite(low) and math.isfinite(high)) or x.numel() == 0:
+            return
+        span = high - low
+        xmin, xmax = float(x.min()), float(x.max())
+        if xmin < low - 0.1 * span or xmax > high + 0.1 * span or xmax < low + 0.5 * span:
+            raise ValueError(
+                f"x: inputs span [{xmin:.3g}, {xmax:.3g}] but the model was trained on inputs in "
+                f"[{low:.3g}, {high:.3g}]: were they rescaled (divided by 127 or 255, say) before reaching "
+                f"a model that carries its own preprocessing? Feed them as in training, or set "
+                f"model.check_inputs = False to predict anyway")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Predictions in target units. A Gaussian head (twice as many outputs as targets, trained
         with ``loss='gaussian_nll'``) gives means in target units, then log-variances in squared
         target units, so :func:`split_gaussian` works on its output unchanged."""
+        if self.check_inputs and not self.training:
+            self._check_range(x)
         out = self.core(x)
         k = self.y_mean.shape[-1]
         if out.ndim == 2 and out.shape[1] == 2 * k:
@@ -325,13 +352,16 @@ def fit_scaled(net: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
 
     ``model`` is a :class:`ScaledModel`: it takes raw images and predicts in target units, so
     ``predict(model, x_test)`` needs no preprocessing by hand. Losses in ``history`` are in
-    standardised units (1.0 = the mean predictor). Targets must be (N, k). A target-aware
+    standardised units (1.0 = the mean predictor). Targets must be (N, k). ``check_inputs=True``
+    arms the model's input-range check (see :class:`ScaledModel`). A target-aware
     augmentation (:class:`course_lib.augment.TargetAware`) sees the targets in their own units.
     """
     x, y = _check_data(train, "train")
     if y.ndim != 2:
         raise ValueError(f"train[1] (targets) must have shape (N, k), got {tuple(y.shape)}")
-    model = ScaledModel(net, Standardizer().fit(x), Standardizer().fit(y))
+    check_inputs = fit_kwargs.pop("check_inputs", False)
+    model = ScaledModel(net, Standardizer().fit(x), Standardizer().fit(y),
+                        x_range=(float(x.min()), float(x.max())), check_inputs=bool(check_inputs))
     scale = model.y_mean.cpu(), model.y_std.cpu()
 
     def standardise(pair: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:

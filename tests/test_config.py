@@ -42,6 +42,10 @@ def test_get_device_unavailable_cuda():
 def test_get_size(monkeypatch):
     monkeypatch.delenv("COURSE_SIZE", raising=False)
     assert cl.get_size(device="cpu") == "fast"
+    assert cl.config.FULL_VERIFIED_ON == ()  # no GPU run of the full size recorded: fast everywhere
+    monkeypatch.setattr(cl.config, "FULL_VERIFIED_ON", ("cpu",))
+    assert cl.get_size(device="cpu") == "full"
+    monkeypatch.setattr(cl.config, "FULL_VERIFIED_ON", ())
     assert cl.get_size("FULL") == "full"
     monkeypatch.setenv("COURSE_SIZE", "full")
     assert cl.get_size() == "full"

@@ -1,3 +1,4 @@
+import json
 import math
 
 import numpy as np
@@ -61,8 +62,11 @@ def test_regression_report_keys_and_values():
         assert key in rep
     assert rep["pred_on_target_slope"] == pytest.approx(0.9)
     assert rep["spread_ratio"] == pytest.approx(0.9)
-    const = cl.regression_report(torch.ones(10, 1), y)
-    assert math.isnan(const["pred_on_target_slope"]) and const["spread_ratio"] == 0
+    const = cl.regression_report(torch.full((10, 1), 3.0), y)
+    assert const["pred_on_target_slope"] == 0 and const["pred_on_target_intercept"] == pytest.approx(3.0)
+    assert const["target_on_pred_slope"] is None and const["target_on_pred_intercept"] is None
+    assert const["spread_ratio"] == 0
+    assert "undefined" in cl.format_report(const) and "nan" not in cl.format_report(const)
     text = cl.format_report(rep)
     assert "r2" in text and len(text.splitlines()) == len(rep)
     with pytest.raises(TypeError, match="report"):
@@ -109,3 +113,30 @@ def test_binned_means():
         cl.binned_means(y, y, bins=101)
     with pytest.raises(ValueError, match="one output"):
         cl.binned_means(torch.zeros(5, 2), torch.zeros(5, 2))
+
+
+def test_claim_holds_fails_and_logs_margins(tmp_path, monkeypatch):
+    log = tmp_path / "claims.jsonl"
+    monkeypatch.setenv("COURSE_CLAIMS_LOG", str(log))
+    assert cl.claim("small", 0.02, "<", 0.05) is True
+    assert cl.claim("big", torch.tensor(0.9), ">", 0.95) is False
+    assert cl.claim("edge", 1.0, "<=", 1.0) is True and cl.claim("edge strict", 1.0, "<", 1.0) is False
+    assert cl.claim("nan", float("nan"), "<", 1.0) is False
+    assert cl.claim("yes", True) is True and cl.claim("no", False) is False
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [r["name"] for r in records] == ["small", "big", "edge", "edge strict", "nan", "yes", "no"]
+    assert records[0]["margin"] == pytest.approx(0.03) and records[0]["relative_margin"] == pytest.approx(0.6)
+    assert records[1]["margin"] == pytest.approx(-0.05) and not records[1]["held"]
+    with pytest.raises(ValueError, match="op"):
+        cl.claim("x", 1.0, "==", 1.0)
+    with pytest.raises(TypeError, match="bool"):
+        cl.claim("x", 1.0)
+    with pytest.raises(TypeError, match="name"):
+        cl.claim("", 1.0, "<", 2.0)
+
+
+def test_claim_without_log_writes_nothing(tmp_path, monkeypatch):
+    monkeypatch.delenv("COURSE_CLAIMS_LOG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert cl.claim("quiet", 1.0, ">", 0.0)
+    assert list(tmp_path.iterdir()) == []

@@ -93,6 +93,29 @@ def test_nbval_passes_a_true_claim(tmp_path):
     assert result.returncode == 0, result.stdout
 
 
+DEFECT = re.compile(r"\b(nan|inf)\b|Traceback|Warning", re.IGNORECASE)
+
+
+def output_defects(text: str) -> list[str]:
+    """The words in a cell's output that a reader must never see: nan, inf, Traceback, Warning."""
+    return [m.group(0) for m in DEFECT.finditer(text)]
+
+
+def test_output_defects_are_found():
+    assert output_defects("R² nan, loss inf") == ["nan", "inf"]
+    assert output_defects("UserWarning: x\nTraceback (most recent call last)") == ["Warning", "Traceback"]
+    assert output_defects("infinite, nano, information, 0.5 in 12 runs") == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_stored_outputs_show_no_defect(path):
+    for i, cell in enumerate(cells(path)):
+        for out in cell.get("outputs", []):
+            text = "".join(out.get("text", "")) + "".join(out.get("data", {}).get("text/plain", ""))
+            assert out.get("output_type") != "stream" or out.get("name") != "stderr", f"cell {i} stores stderr"
+            assert not output_defects(text), f"cell {i} of {path.name} shows {output_defects(text)}: {text[:200]}"
+
+
 def test_setup_cells_in_sync_with_config():
     result = subprocess.run([sys.executable, str(ROOT / "tools" / "sync_notebooks.py"), "--check"],
                             capture_output=True, text=True)

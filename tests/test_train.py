@@ -241,3 +241,28 @@ def test_fit_cosine_schedule_decays_the_learning_rate_to_zero(monkeypatch):
     assert seen == [0.01] * 4, "the default keeps the rate constant"
     with pytest.raises(ValueError, match="lr_schedule"):
         cl.fit(cl.SmallCNN(16, 2, width=4), (x, y), epochs=1, lr_schedule="step", progress=False)
+
+
+def test_scaled_model_input_check_refuses_rescaled_inputs():
+    torch.manual_seed(0)
+    x = torch.rand(64, 3, 8, 8) * 255
+    y = x.mean(dim=(1, 2, 3))[:, None]
+    model, _ = cl.fit_scaled(cl.SmallCNN(8, 1, width=4), (x, y), epochs=1, batch_size=32, check_inputs=True)
+    assert model.x_range.tolist() == pytest.approx([float(x.min()), float(x.max())])
+    cl.predict(model, x)  # as in training: accepted
+    for wrong in (x / 127, x / 255, x * 2):
+        with pytest.raises(ValueError, match="rescaled"):
+            cl.predict(model, wrong)
+    model.check_inputs = False
+    assert cl.predict(model, x / 127).shape == (64, 1)
+    model.train()
+    model(x / 127)  # training mode (augmented batches) is never checked
+    off, _ = cl.fit_scaled(cl.SmallCNN(8, 1, width=4), (x, y), epochs=1, batch_size=32)
+    assert not off.check_inputs and cl.predict(off, x / 127).shape == (64, 1)
+    reloaded = cl.ScaledModel(cl.SmallCNN(8, 1, width=4), cl.Standardizer().fit(x[:2]), cl.Standardizer().fit(y[:2]),
+                              check_inputs=True)
+    reloaded.load_state_dict(model.state_dict())  # the range travels with the weights
+    with pytest.raises(ValueError, match="rescaled"):
+        cl.predict(reloaded, x / 127)
+    with pytest.raises(ValueError, match="x_range"):
+        cl.ScaledModel(cl.SmallCNN(8, 1, width=4), cl.Standardizer().fit(x), cl.Standardizer().fit(y), x_range=(1, 1))

@@ -2,12 +2,15 @@
 
 The repository address is read from ``_config.yml`` (``repository.url``), the one place it is
 written. Run ``python tools/sync_notebooks.py`` after adding a chapter; ``--check`` only reports
-notebooks that are out of date (the tests use it) and exits 1 if any is.
+notebooks that are out of date (the tests use it) and exits 1 if any is: a badge or setup cell
+that differs, stored outputs computed from other code (each executed notebook records hashes of
+``course_lib`` and of its own code cells), or stored execution timestamps.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 from pathlib import Path
 
@@ -80,15 +83,55 @@ def sync(path: Path) -> bool:
     return False
 
 
+def library_hash() -> str:
+    """A hash of every ``course_lib`` source file: stored outputs are valid only for this code."""
+    digest = hashlib.sha256()
+    for f in sorted((ROOT / "course_lib").glob("*.py")):
+        digest.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def code_hash(nb: nbformat.NotebookNode) -> str:
+    """A hash of a notebook's code cells, in order."""
+    digest = hashlib.sha256()
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            digest.update(cell.source.encode() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def outputs_stamp(nb: nbformat.NotebookNode) -> dict[str, str]:
+    """What the stored outputs were computed from: the library's and the code cells' hashes."""
+    return {"course_lib": library_hash(), "code": code_hash(nb)}
+
+
+def problems(nb: nbformat.NotebookNode) -> list[str]:
+    """Why a notebook's stored state is out of date: stale outputs or stored timestamps."""
+    found = []
+    stamp = nb.metadata.get("course_outputs")
+    if stamp != outputs_stamp(nb):
+        what = ("they carry no stamp" if not stamp else
+                " and ".join(k for k, v in outputs_stamp(nb).items() if stamp.get(k) != v) + " changed since")
+        found.append(f"stored outputs do not come from the current code ({what}): "
+                     "run tools/sync_notebooks.py --execute")
+    if any("execution" in cell.metadata for cell in nb.cells):
+        found.append("cells store execution timestamps")
+    return found
+
+
 def execute(path: Path) -> None:
-    """Run a notebook top to bottom in its folder and store its outputs in place."""
+    """Run a notebook top to bottom in its folder and store its outputs in place, stamped with
+    the hashes of the code they came from and without execution timestamps."""
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(nb, timeout=1200, kernel_name="python3", record_timing=False,
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
     for i, cell in enumerate(nb.cells):
         cell["id"] = f"cell-{i:02d}"
+        cell.metadata.pop("execution", None)
     nb.metadata.pop("widgets", None)
+    nb.metadata["course_outputs"] = outputs_stamp(nb)
     path.write_text(nbformat.writes(nb))
     print(f"executed {path.name}")
 
@@ -107,14 +150,15 @@ def main() -> int:
             nb = nbformat.read(path, as_version=4)
             head = expected_head(path.name)
             if [c.source for c in nb.cells[:2]] != [c.source for c in head]:
-                stale.append(path.name)
+                stale.append(f"{path.name} (badge or setup cell: run tools/sync_notebooks.py)")
+            stale.extend(f"{path.name} ({why})" for why in problems(nb))
         elif sync(path):
             print(f"synced {path.name}")
         if args.execute is not None and (not args.execute or path.name in args.execute
                                          or str(path) in args.execute):
             execute(path)
     if stale:
-        print("out of date (run python tools/sync_notebooks.py):", ", ".join(stale))
+        print("out of date:\n  " + "\n  ".join(stale))
         return 1
     return 0
 

@@ -1,0 +1,76 @@
+"""The book's claims as measured comparisons, with the margin by which each held.
+
+A chapter states a claim in an assertion cell::
+
+    assert cl.claim("collapsed spread", ratio, "<", 0.05), "a collapsed run predicts a constant"
+
+:func:`claim` returns whether ``value op bound`` is true, so the ``assert`` fails exactly when the
+claim does. When the environment variable ``COURSE_CLAIMS_LOG`` names a file, every call also
+appends one JSON line to it (name, value, operator, bound, margin), which is how the seed sweep
+(``tools/seed_sweep.py``) measures how close each claim came to failing over many seeds.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from typing import Any
+
+from ._checks import check_number
+
+OPERATORS = ("<", "<=", ">", ">=")
+LOG_VARIABLE = "COURSE_CLAIMS_LOG"
+
+
+def margin(value: float, op: str, bound: float) -> float:
+    """How far ``value`` is inside the claim ``value op bound``: positive when it holds.
+
+    The margin is absolute, in the value's units: ``bound - value`` for ``<`` and ``<=``,
+    ``value - bound`` for ``>`` and ``>=``.
+    """
+    if op not in OPERATORS:
+        raise ValueError(f"op must be one of {OPERATORS}, got {op!r}")
+    value = check_number(value, "value") if not _is_nan(value) else math.nan
+    bound = check_number(bound, "bound")
+    return bound - value if op in ("<", "<=") else value - bound
+
+
+def _is_nan(value: Any) -> bool:
+    try:
+        return math.isnan(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def claim(name: str, value: float | bool, op: str | None = None, bound: float | None = None) -> bool:
+    """Return whether ``value op bound`` holds, and log the margin when ``COURSE_CLAIMS_LOG`` is set.
+
+    Args:
+        name: a short name for the claim, unique within its chapter (the seed sweep's key).
+        value: the measured number (a float, or a one-element tensor); or a ``bool`` for a yes/no
+            claim, given without ``op`` and ``bound`` (logged with margin 1 if true, -1 if false).
+        op: one of ``"<"``, ``"<="``, ``">"``, ``">="``.
+        bound: the number the claim compares against.
+
+    A NaN value never holds. Returns a plain ``bool`` for an ``assert``.
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise TypeError(f"name must be a non-empty string, got {name!r}")
+    if op is None and bound is None:
+        if not isinstance(value, bool):
+            raise TypeError(f"a claim without op and bound takes a bool value, got {type(value).__name__}")
+        value, op, bound = float(value), ">=", 1.0
+    elif op is None or bound is None:
+        raise TypeError("give both op and bound, or neither (for a bool claim)")
+    if hasattr(value, "item"):
+        value = value.item()
+    m = margin(value, op, bound)
+    held = bool(m > 0 or (m == 0 and op in ("<=", ">="))) and not math.isnan(m)
+    path = os.environ.get(LOG_VARIABLE)
+    if path:
+        record = {"name": name, "value": float(value), "op": op, "bound": float(bound),
+                  "margin": m, "relative_margin": m / abs(bound) if bound else m, "held": held}
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+    return held

@@ -1,0 +1,170 @@
+"""Run chapters over many seeds and record, for every claim, the margin by which it held.
+
+Each chapter is executed top to bottom (fast size) once per seed with ``COURSE_SEED`` set and
+``COURSE_CLAIMS_LOG`` pointing at a scratch file, into which every ``cl.claim(...)`` writes its
+value, bound and margin. A cell that fails does not stop the run (later claims are still
+measured); its error is recorded. Results are merged into a JSON file after every run, so a long
+sweep can be stopped and resumed:
+
+    python tools/seed_sweep.py --seeds 100-129                   # every chapter
+    python tools/seed_sweep.py --seeds 100-129 --chapters 03 05  # some chapters
+    python tools/seed_sweep.py --summary                         # print the file's table
+
+For each claim the file keeps the worst (smallest) margin over the seeds, the seed that gave it,
+and the seeds on which it failed. ``benchmarks/seed_sweep.json`` is the committed record.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_OUT = ROOT / "benchmarks" / "seed_sweep.json"
+
+
+def parse_seeds(text: str) -> list[int]:
+    """Turn ``"100-129"`` or ``"3,5,100-102"`` into a sorted list of seeds."""
+    seeds: set[int] = set()
+    for part in text.split(","):
+        part = part.strip()
+        if "-" in part:
+            lo, hi = (int(v) for v in part.split("-", 1))
+            if hi < lo:
+                raise ValueError(f"empty seed range {part!r}")
+            seeds.update(range(lo, hi + 1))
+        elif part:
+            seeds.add(int(part))
+    if not seeds or min(seeds) < 0:
+        raise ValueError(f"seeds must be non-negative integers, got {text!r}")
+    return sorted(seeds)
+
+
+def chapter_paths(prefixes: list[str] | None) -> list[Path]:
+    """The chapter notebooks whose names start with one of ``prefixes`` (all if None)."""
+    paths = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    if prefixes:
+        paths = [p for p in paths if any(p.name.startswith(x) for x in prefixes)]
+        if not paths:
+            raise SystemExit(f"no chapter matches {prefixes}")
+    return paths
+
+
+def run_once(path: Path, seed: int, timeout: int = 1800) -> dict:
+    """Execute one chapter with one seed; return its claims, errors and run time."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
+        log = Path(f.name)
+    env_before = dict(os.environ)
+    os.environ.update({"COURSE_SEED": str(seed), "COURSE_SIZE": "fast", "COURSE_CLAIMS_LOG": str(log),
+                       "COURSE_PROGRESS": "0", "MPLBACKEND": "Agg"})
+    nb = nbformat.read(path, as_version=4)
+    start = time.perf_counter()
+    try:
+        NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+    finally:
+        os.environ.clear()
+        os.environ.update(env_before)
+    seconds = time.perf_counter() - start
+    errors = []
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                errors.append(f"cell {i}: {out.get('ename')}: {str(out.get('evalue'))[:300]}")
+    claims = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    log.unlink()
+    return {"seconds": round(seconds, 1), "claims": claims, "errors": errors}
+
+
+def merge(results: dict, chapter: str, seed: int, run: dict) -> None:
+    """Fold one run into the results: per claim, the worst margin and the failing seeds."""
+    ch = results.setdefault(chapter, {"seeds": [], "seconds": {}, "errors": {}, "claims": {}})
+    if seed not in ch["seeds"]:
+        ch["seeds"] = sorted(ch["seeds"] + [seed])
+    ch["seconds"][str(seed)] = run["seconds"]
+    if run["errors"]:
+        ch["errors"][str(seed)] = run["errors"]
+    else:
+        ch["errors"].pop(str(seed), None)
+    seen: dict[str, int] = {}
+    for rec in run["claims"]:
+        seen[rec["name"]] = seen.get(rec["name"], 0) + 1
+        key = rec["name"] if seen[rec["name"]] == 1 else f"{rec['name']} #{seen[rec['name']]}"
+        c = ch["claims"].setdefault(key, {"op": rec["op"], "bound": rec["bound"], "seeds": 0, "failed_seeds": [],
+                                          "worst_margin": None, "worst_relative_margin": None,
+                                          "worst_value": None, "worst_seed": None})
+        c["seeds"] += 1
+        if not rec["held"] and seed not in c["failed_seeds"]:
+            c["failed_seeds"] = sorted(c["failed_seeds"] + [seed])
+        m = rec["margin"]
+        if c["worst_margin"] is None or (m == m and m < c["worst_margin"]) or m != m:
+            c.update(worst_margin=m, worst_relative_margin=rec["relative_margin"], worst_value=rec["value"],
+                     worst_seed=seed, bound=rec["bound"], op=rec["op"])
+
+
+def summary(results: dict) -> str:
+    """A plain-text table: chapter, claim, seeds, failures, worst margin."""
+    lines = []
+    for chapter, ch in sorted(results.items()):
+        if chapter.startswith("_"):
+            continue
+        secs = list(ch["seconds"].values())
+        lines.append(f"{chapter}: {len(ch['seeds'])} seeds ({min(ch['seeds'])}-{max(ch['seeds'])}), "
+                     f"{sum(secs) / len(secs):.0f} s per run, {len(ch['errors'])} runs with errors")
+        for name, c in ch["claims"].items():
+            status = "FAILED on " + ",".join(map(str, c["failed_seeds"])) if c["failed_seeds"] else "held"
+            lines.append(f"  {name:<44} {c['op']:>2} {c['bound']:<9.4g} worst {c['worst_value']:<10.4g} "
+                         f"margin {c['worst_relative_margin']:+.3f} (seed {c['worst_seed']}, {c['seeds']} runs) "
+                         f"{status}")
+        for seed, errs in sorted(ch["errors"].items(), key=lambda kv: int(kv[0])):
+            for e in errs:
+                lines.append(f"  seed {seed}: {e[:160]}")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    """Command line: run the sweep or print the summary of the results file."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", help="seeds to run, e.g. 100-129 or 3,7,200-209")
+    parser.add_argument("--chapters", nargs="*", help="chapter name prefixes (default: all)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results file (merged into)")
+    parser.add_argument("--summary", action="store_true", help="print the results file's table and exit")
+    parser.add_argument("--reset", action="store_true", help="drop earlier results of the chapters run")
+    args = parser.parse_args()
+    results = json.loads(args.out.read_text()) if args.out.exists() else {}
+    if args.summary:
+        print(summary(results))
+        return 0
+    if not args.seeds:
+        parser.error("--seeds is required unless --summary")
+    seeds = parse_seeds(args.seeds)
+    paths = chapter_paths(args.chapters)
+    if args.reset:
+        for p in paths:
+            results.pop(p.stem, None)
+    for path in paths:
+        for seed in seeds:
+            run = run_once(path, seed)
+            merge(results, path.stem, seed, run)
+            failed = [r["name"] for r in run["claims"] if not r["held"]]
+            print(f"{path.stem} seed {seed}: {run['seconds']:.0f} s, {len(run['claims'])} claims, "
+                  f"failed {failed or 'none'}, errors {len(run['errors'])}", flush=True)
+            results["_about"] = {"command": "python tools/seed_sweep.py", "size": "fast",
+                                 "date": time.strftime("%Y-%m-%d"), "doc": "worst margin over seeds per claim"}
+            args.out.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+    print(summary(results))
+    bad = any(c["failed_seeds"] for k, ch in results.items() if not k.startswith("_")
+              for c in ch["claims"].values())
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
