@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 export COURSE_PROGRESS := 0
 export PYTHONHASHSEED := 0
 
-.PHONY: book test setup students benchmark clean
+.PHONY: book test setup students benchmark sweep clean
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ students: $(STAMP)
 # Timings of this machine (datasets, fit vs a hand-written loop, every chapter) into benchmarks/
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+
+# Every chapter over many seeds (fast size): each claim's worst margin into benchmarks/seed_sweep.json
+SEEDS ?= 200-229
+sweep: $(STAMP)
+	$(BIN)/python tools/seed_sweep.py --seeds $(SEEDS)
 
 clean:
 	rm -rf _build student

@@ -172,7 +172,8 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
       or ``'huber'``: each batch's loss is the weighted mean (e.g. to up-weight rare targets).
     * ``check_shapes``: refuse predictions whose shape differs from the targets' (the silent
       broadcast of a (N,) target against (N, 1) outputs). Chapter 2 turns it off to show the bug.
-    * ``on_epoch_end(epoch, model)``: may return a dict of numbers, recorded in ``history.extra``.
+    * ``on_epoch_end(epoch, model)``: may return a dict of numbers, recorded in ``history.extra``
+      (``None``, an undefined number such as the calibration slope of constant predictions, as NaN).
     * ``progress``: a progress bar (default: on, unless ``COURSE_PROGRESS=0``).
     """
     if not isinstance(model, nn.Module):
@@ -256,7 +257,7 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
             history.val_loss.append(evaluate_loss(model, val, loss_fn, device=dev))
         if on_epoch_end is not None:
             for key, value in (on_epoch_end(epoch, model) or {}).items():
-                history.extra.setdefault(key, []).append(float(value))
+                history.extra.setdefault(key, []).append(math.nan if value is None else float(value))
         if not bar.disable:
             bar.set_postfix(train=f"{history.train_loss[-1]:.4g}",
                             val=f"{history.val_loss[-1]:.4g}" if history.val_loss else "-")

@@ -1,0 +1,56 @@
+"""The seed-sweep command: seed ranges, and how runs fold into worst-case margins."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+from notebook_utils import ROOT
+
+spec = importlib.util.spec_from_file_location("seed_sweep", ROOT / "tools" / "seed_sweep.py")
+sweep = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(sweep)
+
+
+def test_parse_seeds():
+    assert sweep.parse_seeds("3,5,100-102") == [3, 5, 100, 101, 102]
+    assert sweep.parse_seeds("7") == [7]
+    for bad in ["", "5-3", "-1"]:
+        with pytest.raises(ValueError):
+            sweep.parse_seeds(bad)
+
+
+def _claim(name, value, margin, held=True):
+    return {"name": name, "value": value, "op": "<", "bound": 1.0, "margin": margin,
+            "relative_margin": margin, "held": held}
+
+
+def test_merge_keeps_the_worst_margin_and_the_failing_seeds():
+    results = {}
+    sweep.merge(results, "01_x", 5, {"seconds": 2.0, "errors": [], "claims": [_claim("a", 0.5, 0.5)]})
+    sweep.merge(results, "01_x", 6, {"seconds": 3.0, "errors": ["cell 4: AssertionError: a"],
+                                     "claims": [_claim("a", 1.2, -0.2, held=False), _claim("a", 0.1, 0.9)]})
+    sweep.merge(results, "01_x", 7, {"seconds": 2.0, "errors": [], "claims": [_claim("a", 0.9, 0.1)]})
+    ch = results["01_x"]
+    assert ch["seeds"] == [5, 6, 7] and ch["errors"] == {"6": ["cell 4: AssertionError: a"]}
+    a = ch["claims"]["a"]
+    assert a["failed_seeds"] == [6] and a["worst_seed"] == 6 and a["worst_margin"] == pytest.approx(-0.2)
+    assert a["seeds"] == 3
+    assert ch["claims"]["a #2"]["worst_margin"] == pytest.approx(0.9)  # a repeated name is kept apart
+    text = sweep.summary(results)
+    assert "FAILED on 6" in text and "3 seeds" in text
+
+
+def test_committed_sweep_shows_every_claim_holding():
+    import json
+
+    path = ROOT / "benchmarks" / "seed_sweep.json"
+    results = json.loads(path.read_text())
+    chapters = {k: v for k, v in results.items() if not k.startswith("_")}
+    assert chapters, "the committed sweep holds no chapter"
+    for name, ch in chapters.items():
+        assert ch["claims"], f"{name}: no claim measured"
+        assert not ch["errors"], f"{name}: runs with errors {list(ch['errors'])}"
+        for claim, c in ch["claims"].items():
+            assert not c["failed_seeds"], f"{name}: '{claim}' failed on seeds {c['failed_seeds']}"
+            assert c["worst_margin"] >= 0, f"{name}: '{claim}' has a negative worst margin"
