@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import math
 import os
-from typing import Any
 
 from ._checks import check_number
 
@@ -31,16 +30,11 @@ def margin(value: float, op: str, bound: float) -> float:
     """
     if op not in OPERATORS:
         raise ValueError(f"op must be one of {OPERATORS}, got {op!r}")
-    value = check_number(value, "value") if not _is_nan(value) else math.nan
+    if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(value, "__float__"):
+        raise TypeError(f"value must be a number, got {type(value).__name__}")
+    value = float(value)  # NaN (never holds) and infinities (e.g. "more than any size tried") pass
     bound = check_number(bound, "bound")
     return bound - value if op in ("<", "<=") else value - bound
-
-
-def _is_nan(value: Any) -> bool:
-    try:
-        return math.isnan(float(value))
-    except (TypeError, ValueError):
-        return False
 
 
 def claim(name: str, value: float | bool, op: str | None = None, bound: float | None = None) -> bool:
@@ -49,7 +43,7 @@ def claim(name: str, value: float | bool, op: str | None = None, bound: float | 
     Args:
         name: a short name for the claim, unique within its chapter (the seed sweep's key).
         value: the measured number (a float, or a one-element tensor); or a ``bool`` for a yes/no
-            claim, given without ``op`` and ``bound`` (logged with margin 1 if true, -1 if false).
+            claim, given without ``op`` and ``bound`` (logged as the value 1 or 0 against the bound 0.5).
         op: one of ``"<"``, ``"<="``, ``">"``, ``">="``.
         bound: the number the claim compares against.
 
@@ -60,7 +54,7 @@ def claim(name: str, value: float | bool, op: str | None = None, bound: float | 
     if op is None and bound is None:
         if not isinstance(value, bool):
             raise TypeError(f"a claim without op and bound takes a bool value, got {type(value).__name__}")
-        value, op, bound = float(value), ">=", 1.0
+        value, op, bound = float(value), ">", 0.5
     elif op is None or bound is None:
         raise TypeError("give both op and bound, or neither (for a bool claim)")
     if hasattr(value, "item"):

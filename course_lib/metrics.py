@@ -236,6 +236,23 @@ def accuracy(probs: Any, labels: Any) -> float:
     return float((p.argmax(1) == lab).double().mean())
 
 
+def per_class_recall(probs: Any, labels: Any) -> list[float]:
+    """For each class, the fraction of its samples whose most probable class is right (NaN for a
+    class with no sample). A classifier that always answers the majority class has recall 1 for
+    it and 0 for every other class."""
+    p, lab = _check_probs(probs, labels)
+    hit = p.argmax(1) == lab
+    return [float(hit[lab == k].double().mean()) if bool((lab == k).any()) else math.nan
+            for k in range(p.shape[1])]
+
+
+def balanced_accuracy(probs: Any, labels: Any) -> float:
+    """The mean of the per-class recalls over the classes present: 1/K for a majority-class
+    guess, however imbalanced the classes, where plain accuracy rewards the guess."""
+    recalls = [r for r in per_class_recall(probs, labels) if not math.isnan(r)]
+    return sum(recalls) / len(recalls)
+
+
 def log_loss(probs: Any, labels: Any, eps: float = 1e-12) -> float:
     """Mean negative log-probability of the true class (cross-entropy); 0 is perfect, log K is a
     uniform guess. Punishes confident mistakes without bound."""

@@ -23,7 +23,8 @@ from .data import Standardizer
 
 LOSSES = ("mse", "mae", "huber", "msle", "cross_entropy", "gaussian_nll")
 WEIGHTED_LOSSES = {"mse": lambda out, y: (out - y) ** 2, "mae": lambda out, y: (out - y).abs(),
-                   "huber": lambda out, y: nn.functional.huber_loss(out, y, reduction="none")}
+                   "huber": lambda out, y: nn.functional.huber_loss(out, y, reduction="none"),
+                   "cross_entropy": lambda out, y: -(y * out.log_softmax(1)).sum(1, keepdim=True)}
 OPTIMIZERS = ("adam", "sgd", "adamw")
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
@@ -168,8 +169,9 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
     * ``lr_schedule``: ``'constant'`` (``lr`` throughout) or ``'cosine'`` (from ``lr`` down to
       zero over the run, step by step, so the last epoch's weights no longer jump around with
       the noise of single batches).
-    * ``sample_weight``: optional weights (N,), one per training sample, for ``'mse'``, ``'mae'``
-      or ``'huber'``: each batch's loss is the weighted mean (e.g. to up-weight rare targets).
+    * ``sample_weight``: optional weights (N,), one per training sample, for ``'mse'``, ``'mae'``,
+      ``'huber'`` or ``'cross_entropy'``: each batch's loss is the weighted mean (e.g. to up-weight
+      rare targets or rare classes).
     * ``check_shapes``: refuse predictions whose shape differs from the targets' (the silent
       broadcast of a (N,) target against (N, 1) outputs). Chapter 2 turns it off to show the bug.
     * ``on_epoch_end(epoch, model)``: may return a dict of numbers, recorded in ``history.extra``

@@ -274,3 +274,36 @@ def test_classification_report_collects_the_four_scores():
                       "log_loss": cl.log_loss(probs, labels), "brier": cl.brier_score(probs, labels)}
     with pytest.raises(ValueError, match="probs"):
         cl.classification_report(probs * 2, labels)
+
+
+def test_per_class_recall_and_balanced_accuracy():
+    labels = torch.tensor([0, 0, 0, 0, 0, 0, 1, 1, 2, 2])
+    majority = torch.nn.functional.one_hot(torch.zeros(10, dtype=torch.long), 4).float()
+    assert cl.metrics.accuracy(majority, labels) == pytest.approx(0.6)
+    recall = cl.metrics.per_class_recall(majority, labels)
+    assert recall[:3] == [1.0, 0.0, 0.0] and math.isnan(recall[3])  # class 3 has no sample
+    assert cl.metrics.balanced_accuracy(majority, labels) == pytest.approx(1 / 3)
+    perfect = torch.nn.functional.one_hot(labels, 4).float()
+    assert cl.metrics.balanced_accuracy(perfect, labels) == 1.0
+    with pytest.raises(ValueError, match="labels"):
+        cl.metrics.balanced_accuracy(perfect, labels[:5])
+
+
+def test_weighted_cross_entropy_counts_a_sample_by_its_weight():
+    torch.manual_seed(0)
+    x = torch.randn(40, 3, 8, 8)
+    onehot = torch.nn.functional.one_hot(torch.arange(40) % 2, 2).float()
+    w = torch.ones(40)
+    w[::2] = 3.0
+    losses = {}
+    for name, weight in (("even", None), ("weighted", w)):
+        torch.manual_seed(1)
+        model = cl.SmallCNN(8, 2, width=4, batch_norm=False)
+        hist = cl.fit(model, (x, onehot), epochs=1, batch_size=40, lr=0.0, loss="cross_entropy",
+                      sample_weight=weight, progress=False)
+        losses[name] = hist.train_loss[0]
+    with torch.no_grad():
+        torch.manual_seed(1)
+        per_sample = -(onehot * cl.SmallCNN(8, 2, width=4, batch_norm=False).eval()(x).log_softmax(1)).sum(1)
+    assert losses["weighted"] == pytest.approx(float((per_sample * w).sum() / w.sum()), rel=1e-4)
+    assert losses["weighted"] != pytest.approx(losses["even"], rel=1e-6)

@@ -122,14 +122,17 @@ def test_claim_holds_fails_and_logs_margins(tmp_path, monkeypatch):
     assert cl.claim("edge", 1.0, "<=", 1.0) is True and cl.claim("edge strict", 1.0, "<", 1.0) is False
     assert cl.claim("nan", float("nan"), "<", 1.0) is False
     assert cl.claim("yes", True) is True and cl.claim("no", False) is False
+    assert cl.claim("unbounded", float("inf"), ">=", 1.5) is True
     records = [json.loads(line) for line in log.read_text().splitlines()]
-    assert [r["name"] for r in records] == ["small", "big", "edge", "edge strict", "nan", "yes", "no"]
+    assert [r["name"] for r in records] == ["small", "big", "edge", "edge strict", "nan", "yes", "no", "unbounded"]
     assert records[0]["margin"] == pytest.approx(0.03) and records[0]["relative_margin"] == pytest.approx(0.6)
     assert records[1]["margin"] == pytest.approx(-0.05) and not records[1]["held"]
     with pytest.raises(ValueError, match="op"):
         cl.claim("x", 1.0, "==", 1.0)
     with pytest.raises(TypeError, match="bool"):
         cl.claim("x", 1.0)
+    with pytest.raises(TypeError, match="number"):
+        cl.claim("x", "0.5", "<", 1.0)
     with pytest.raises(TypeError, match="name"):
         cl.claim("", 1.0, "<", 2.0)
 

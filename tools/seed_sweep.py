@@ -10,6 +10,8 @@ sweep can be stopped and resumed:
     python tools/seed_sweep.py --seeds 100-129 --chapters 03 05  # some chapters
     python tools/seed_sweep.py --summary                         # print the file's table
 
+Seeds already recorded for a chapter are skipped (``--reset`` drops a chapter's record first).
+
 For each claim the file keeps the worst (smallest) margin over the seeds, the seed that gave it,
 and the seeds on which it failed. ``benchmarks/seed_sweep.json`` is the committed record.
 """
@@ -22,6 +24,8 @@ import os
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,8 +59,10 @@ def chapter_paths(prefixes: list[str] | None) -> list[Path]:
     return paths
 
 
-def run_once(path: Path, seed: int, timeout: int = 1800) -> dict:
-    """Execute one chapter with one seed; return its claims, errors and run time."""
+def run_once(path: Path, seed: int, timeout: int = 1800, threads: int | None = None) -> dict:
+    """Execute one chapter with one seed; return its claims, errors and run time.
+
+    ``threads`` caps the kernel's CPU threads (``OMP_NUM_THREADS``), for runs side by side."""
     import nbformat
     from nbclient import NotebookClient
 
@@ -65,6 +71,8 @@ def run_once(path: Path, seed: int, timeout: int = 1800) -> dict:
     env_before = dict(os.environ)
     os.environ.update({"COURSE_SEED": str(seed), "COURSE_SIZE": "fast", "COURSE_CLAIMS_LOG": str(log),
                        "COURSE_PROGRESS": "0", "MPLBACKEND": "Agg"})
+    if threads:
+        os.environ["OMP_NUM_THREADS"] = str(threads)
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
     try:
@@ -138,6 +146,8 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results file (merged into)")
     parser.add_argument("--summary", action="store_true", help="print the results file's table and exit")
     parser.add_argument("--reset", action="store_true", help="drop earlier results of the chapters run")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="chapters run side by side, each kernel with cpu_count/jobs threads (default 1)")
     args = parser.parse_args()
     results = json.loads(args.out.read_text()) if args.out.exists() else {}
     if args.summary:
@@ -150,9 +160,14 @@ def main() -> int:
     if args.reset:
         for p in paths:
             results.pop(p.stem, None)
-    for path in paths:
-        for seed in seeds:
-            run = run_once(path, seed)
+    jobs = [(path, seed) for path in paths for seed in seeds  # seeds already in the file are kept
+            if seed not in results.get(path.stem, {}).get("seeds", [])]
+    threads = max(1, (os.cpu_count() or 1) // args.jobs) if args.jobs > 1 else None
+    with ProcessPoolExecutor(max_workers=args.jobs, mp_context=get_context("spawn")) as pool:
+        futures = {pool.submit(run_once, path, seed, 1800, threads): (path, seed) for path, seed in jobs}
+        for future in as_completed(futures):
+            path, seed = futures[future]
+            run = future.result()
             merge(results, path.stem, seed, run)
             failed = [r["name"] for r in run["claims"] if not r["held"]]
             print(f"{path.stem} seed {seed}: {run['seconds']:.0f} s, {len(run['claims'])} claims, "
