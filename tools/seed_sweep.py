@@ -9,6 +9,7 @@ sweep can be stopped and resumed:
     python tools/seed_sweep.py --seeds 100-129                   # every chapter
     python tools/seed_sweep.py --seeds 100-129 --chapters 03 05  # some chapters
     python tools/seed_sweep.py --summary                         # print the file's table
+    python tools/seed_sweep.py --seeds 0 --size full --out benchmarks/full_size_cpu.json  # full size
 
 Seeds already recorded for a chapter are skipped (``--reset`` drops a chapter's record first).
 
@@ -59,7 +60,7 @@ def chapter_paths(prefixes: list[str] | None) -> list[Path]:
     return paths
 
 
-def run_once(path: Path, seed: int, timeout: int = 1800, threads: int | None = None) -> dict:
+def run_once(path: Path, seed: int, timeout: int = 1800, threads: int | None = None, size: str = "fast") -> dict:
     """Execute one chapter with one seed; return its claims, errors and run time.
 
     ``threads`` caps the kernel's CPU threads (``OMP_NUM_THREADS``), for runs side by side."""
@@ -69,7 +70,7 @@ def run_once(path: Path, seed: int, timeout: int = 1800, threads: int | None = N
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
         log = Path(f.name)
     env_before = dict(os.environ)
-    os.environ.update({"COURSE_SEED": str(seed), "COURSE_SIZE": "fast", "COURSE_CLAIMS_LOG": str(log),
+    os.environ.update({"COURSE_SEED": str(seed), "COURSE_SIZE": size, "COURSE_CLAIMS_LOG": str(log),
                        "COURSE_PROGRESS": "0", "MPLBACKEND": "Agg"})
     if threads:
         os.environ["OMP_NUM_THREADS"] = str(threads)
@@ -146,6 +147,8 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results file (merged into)")
     parser.add_argument("--summary", action="store_true", help="print the results file's table and exit")
     parser.add_argument("--reset", action="store_true", help="drop earlier results of the chapters run")
+    parser.add_argument("--size", choices=("fast", "full"), default="fast", help="chapter size (default fast)")
+    parser.add_argument("--timeout", type=int, default=1800, help="seconds allowed per cell (default 1800)")
     parser.add_argument("--jobs", type=int, default=1,
                         help="chapters run side by side, each kernel with cpu_count/jobs threads (default 1)")
     args = parser.parse_args()
@@ -164,7 +167,8 @@ def main() -> int:
             if seed not in results.get(path.stem, {}).get("seeds", [])]
     threads = max(1, (os.cpu_count() or 1) // args.jobs) if args.jobs > 1 else None
     with ProcessPoolExecutor(max_workers=args.jobs, mp_context=get_context("spawn")) as pool:
-        futures = {pool.submit(run_once, path, seed, 1800, threads): (path, seed) for path, seed in jobs}
+        futures = {pool.submit(run_once, path, seed, args.timeout, threads, args.size): (path, seed)
+                   for path, seed in jobs}
         for future in as_completed(futures):
             path, seed = futures[future]
             run = future.result()
@@ -172,7 +176,7 @@ def main() -> int:
             failed = [r["name"] for r in run["claims"] if not r["held"]]
             print(f"{path.stem} seed {seed}: {run['seconds']:.0f} s, {len(run['claims'])} claims, "
                   f"failed {failed or 'none'}, errors {len(run['errors'])}", flush=True)
-            results["_about"] = {"command": "python tools/seed_sweep.py", "size": "fast",
+            results["_about"] = {"command": "python tools/seed_sweep.py", "size": args.size,
                                  "date": time.strftime("%Y-%m-%d"), "doc": "worst margin over seeds per claim"}
             args.out.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
     print(summary(results))

@@ -1,0 +1,49 @@
+"""The workflow that publishes the book: valid for GitHub Actions, building with the pinned setup."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+from notebook_utils import ROOT
+
+WORKFLOW = ROOT / ".github" / "workflows" / "book.yml"
+
+
+def _lint(path: Path) -> subprocess.CompletedProcess:
+    exe = shutil.which("check-jsonschema", path=str(Path(sys.executable).parent)) or "check-jsonschema"
+    return subprocess.run([exe, "--builtin-schema", "vendor.github-workflows", str(path)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_workflow_is_valid_for_github_actions():
+    result = _lint(WORKFLOW)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_lint_rejects_a_broken_workflow(tmp_path):
+    broken = tmp_path / "broken.yml"
+    broken.write_text("name: x\non: push\njobs:\n  build:\n    steps:\n      - run: make book\n")  # no runs-on
+    assert _lint(broken).returncode != 0
+
+
+def test_workflow_builds_with_make_book_and_deploys_the_html():
+    flow = yaml.safe_load(WORKFLOW.read_text())
+    build = flow["jobs"]["build"]["steps"]
+    assert any(step.get("run") == "make book" for step in build)
+    upload = [s for s in build if str(s.get("uses", "")).startswith("actions/upload-pages-artifact")]
+    assert upload and upload[0]["with"]["path"] == "_build/html"
+    assert any(str(s.get("uses", "")).startswith("actions/deploy-pages") for s in flow["jobs"]["deploy"]["steps"])
+
+
+def test_site_address_is_written_in_one_place():
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    url = config["html"]["baseurl"]
+    assert url.startswith("https://") and url.endswith("/")
+    tracked = subprocess.run(["git", "ls-files"], capture_output=True, text=True, cwd=ROOT).stdout.split()
+    holders = [f for f in tracked if not f.endswith((".ipynb", ".png")) and (ROOT / f).is_file()
+               and url.rstrip("/") in (ROOT / f).read_text(errors="ignore")]
+    assert holders == ["_config.yml"], holders
