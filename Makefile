@@ -10,11 +10,11 @@ STAMP := $(VENV)/.installed
 export COURSE_PROGRESS := 0
 export PYTHONHASHSEED := 0
 
-.PHONY: book test setup students benchmark sweep clean
+.PHONY: book test setup students benchmark sweep lock clean
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
@@ -40,6 +40,15 @@ benchmark: $(STAMP)
 SEEDS ?= 200-229
 sweep: $(STAMP)
 	$(BIN)/python tools/seed_sweep.py --seeds $(SEEDS)
+
+# Regenerate requirements.lock (every package pinned) from the direct pins in requirements.txt
+lock:
+	rm -rf .lockvenv
+	$(PYTHON) -m venv .lockvenv
+	.lockvenv/bin/python -m pip install --quiet -r requirements.txt
+	{ sed -n '1,3p' requirements.lock; .lockvenv/bin/python -m pip freeze | sed 's/+cpu$$//' | sort -f; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock
+	rm -rf .lockvenv
 
 clean:
 	rm -rf _build student

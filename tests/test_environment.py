@@ -1,0 +1,88 @@
+"""The environments the book runs in: the full lock used by make and CI, and the lower bounds of
+pyproject.toml, installed as on Colab (older NumPy, Matplotlib and ipywidgets already present)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import tomllib
+import venv
+
+import pytest
+from notebook_utils import ROOT
+
+LIBRARY_TESTS = ["test_augment.py", "test_calibration_and_shift.py", "test_chapter4_pieces.py", "test_config.py",
+                 "test_data.py", "test_diagnose.py", "test_exercises.py", "test_metrics.py", "test_models.py",
+                 "test_plots.py", "test_train.py"]
+
+
+def _pins(path):
+    pins = {}
+    for line in path.read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            name, version = line.split("==")
+            pins[re.sub(r"[-_.]+", "-", name).lower()] = version
+    return pins
+
+
+def test_lock_pins_everything_and_agrees_with_the_direct_pins():
+    lock_lines = [x for x in (ROOT / "requirements.lock").read_text().splitlines() if x and not x.startswith("#")]
+    assert all(re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[^\s=]+", x) for x in lock_lines), "a lock line is not name==version"
+    lock, direct = _pins(ROOT / "requirements.lock"), _pins(ROOT / "requirements.txt")
+    assert len(lock) > 3 * len(direct), "the lock holds few more packages than the direct pins: not a full lock"
+    for name, version in direct.items():
+        assert lock.get(name) == version, f"{name}: requirements.txt pins {version}, the lock {lock.get(name)}"
+    makefile = (ROOT / "Makefile").read_text()
+    assert "pip install --quiet -r requirements.lock" in makefile
+
+
+def test_lower_bounds_are_the_colab_like_versions_tested_below():
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    bounds = dict(re.fullmatch(r"([a-z]+)>=([\d.]+)", d).groups() for d in deps)
+    assert {k: bounds[k] for k in ("numpy", "matplotlib", "ipywidgets")} == \
+        {"numpy": "1.26", "matplotlib": "3.8", "ipywidgets": "7.7"}
+
+
+@pytest.mark.slow
+def test_library_and_a_chapter_on_the_lower_bounds(tmp_path):
+    """numpy 1.26, matplotlib 3.8, ipywidgets 7.7 installed first (as Colab ships them); installing
+    the library must replace none of them; then the library's unit tests and chapter 1 pass."""
+    env_dir = tmp_path / "lower"
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    py = str(env_dir / "bin" / "python")
+    lock = _pins(ROOT / "requirements.lock")
+    colab = ["numpy==1.26.4", "matplotlib==3.8.4", "ipywidgets==7.7.1", "tqdm==4.66.1", f"torch=={lock['torch']}"]
+    tools = [f"{n}=={lock[n]}" for n in ("pytest", "nbval", "ipykernel", "nbclient", "nbformat")]
+
+    def pip(*args):
+        out = subprocess.run([py, "-m", "pip", "--disable-pip-version-check", *args], capture_output=True,
+                             text=True, timeout=1200)
+        assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+        return out.stdout
+
+    pip("install", "--quiet", *colab, *tools)
+    before = {p["name"].lower(): p["version"] for p in json.loads(pip("list", "--format=json"))}
+    source = tmp_path / "checkout"
+    shutil.copytree(ROOT / "course_lib", source / "course_lib", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    pip("install", "--quiet", str(source))
+    after = {p["name"].lower(): p["version"] for p in json.loads(pip("list", "--format=json"))}
+    changed = {k: (v, after.get(k)) for k, v in before.items() if after.get(k) != v}
+    assert not changed, f"installing course_lib replaced {changed}"
+    assert after["numpy"] == "1.26.4" and after["ipywidgets"] == "7.7.1"
+
+    env = {"PATH": f"{env_dir / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path), "MPLBACKEND": "Agg",
+           "COURSE_PROGRESS": "0", "COURSE_SIZE": "fast"}
+    shutil.copytree(ROOT / "tests", tmp_path / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+    unit = subprocess.run([py, "-m", "pytest", "-q", "-p", "no:cacheprovider", *LIBRARY_TESTS], capture_output=True,
+                          text=True, cwd=tmp_path / "tests", env=env, timeout=1200)
+    assert unit.returncode == 0, unit.stdout[-5000:]
+    chapter = tmp_path / "01_datasets_and_metrics.ipynb"
+    shutil.copy(ROOT / "notebooks" / chapter.name, chapter)
+    nb = subprocess.run([py, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax", chapter.name],
+                        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=1200)
+    assert nb.returncode == 0, nb.stdout[-5000:]
