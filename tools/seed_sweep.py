@@ -163,7 +163,9 @@ def main() -> int:
     if args.reset:
         for p in paths:
             results.pop(p.stem, None)
-    jobs = [(path, seed) for path in paths for seed in seeds  # seeds already in the file are kept
+    # Seed by seed across the chapters, so that a sweep stopped early has covered every chapter
+    # alike; seeds already in the file are kept (a stopped sweep resumes where it was).
+    jobs = [(path, seed) for seed in seeds for path in paths
             if seed not in results.get(path.stem, {}).get("seeds", [])]
     threads = max(1, (os.cpu_count() or 1) // args.jobs) if args.jobs > 1 else None
     with ProcessPoolExecutor(max_workers=args.jobs, mp_context=get_context("spawn")) as pool:
