@@ -24,7 +24,7 @@ DEVICES = ("cuda", "mps", "cpu")
 SIZES = ("fast", "full")
 # Device types on which every chapter's full size has run to the end with all its claims; on these
 # ``full`` becomes the default. Empty: no GPU run of the full size is recorded yet, so ``fast`` is
-# the default everywhere (the full size was run on CPU, see benchmarks/results-cpu.json).
+# the default everywhere.
 FULL_VERIFIED_ON: tuple[str, ...] = ()
 T = TypeVar("T")
 
