@@ -7,10 +7,10 @@ import json
 import re
 import shutil
 import subprocess
-import tomllib
 import venv
 
 import pytest
+import tomllib
 from notebook_utils import ROOT
 
 LIBRARY_TESTS = ["test_augment.py", "test_calibration_and_shift.py", "test_chapter4_pieces.py", "test_config.py",
