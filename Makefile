@@ -26,7 +26,7 @@ book: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python tools/sync_notebooks.py --check
-	$(BIN)/python -m pytest -p no:cacheprovider tests notebooks --nbval-lax --durations=15 -rs
+	COURSE_SIZE=fast $(BIN)/python -m pytest -p no:cacheprovider tests notebooks --nbval-lax --durations=15 -rs
 
 # Student versions of every chapter (solutions replaced by stubs, outputs cleared) in student/
 students: $(STAMP)

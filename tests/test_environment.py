@@ -39,6 +39,11 @@ def test_lock_pins_everything_and_agrees_with_the_direct_pins():
     assert "pip install --quiet -r requirements.lock" in makefile
 
 
+def test_make_test_runs_the_fast_size():
+    recipe = (ROOT / "Makefile").read_text().split("\ntest:")[1].split("\n\n")[0]
+    assert "COURSE_SIZE=fast $(BIN)/python -m pytest" in recipe
+
+
 def test_lower_bounds_are_the_colab_like_versions_tested_below():
     deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     bounds = dict(re.fullmatch(r"([a-z]+)>=([\d.]+)", d).groups() for d in deps)
