@@ -14,7 +14,7 @@ import tomllib
 from notebook_utils import ROOT
 
 LIBRARY_TESTS = ["test_augment.py", "test_calibration_and_shift.py", "test_chapter4_pieces.py", "test_config.py",
-                 "test_data.py", "test_diagnose.py", "test_exercises.py", "test_metrics.py", "test_models.py",
+                 "test_data.py", "test_diagnose.py", "test_exercises.py", "test_heads.py", "test_metrics.py", "test_models.py",
                  "test_plots.py", "test_train.py"]
 
 
