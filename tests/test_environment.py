@@ -59,8 +59,10 @@ def test_library_and_a_chapter_on_the_lower_bounds(tmp_path):
     venv.EnvBuilder(with_pip=True).create(env_dir)
     py = str(env_dir / "bin" / "python")
     lock = _pins(ROOT / "requirements.lock")
-    colab = ["numpy==1.26.4", "matplotlib==3.8.4", "ipywidgets==7.7.1", "tqdm==4.66.1", f"torch=={lock['torch']}"]
-    tools = [f"{n}=={lock[n]}" for n in ("pytest", "nbval", "ipykernel", "nbclient", "nbformat")]
+    # Matplotlib 3.8 imports IPython's backend2gui, gone from IPython 8.24 on (Colab pairs it with IPython 7.34).
+    colab = ["numpy==1.26.4", "matplotlib==3.8.4", "ipywidgets==7.7.1", "tqdm==4.66.1", "ipython<8.24",
+             f"torch=={lock['torch']}"]
+    tools = [f"{n}=={lock[n]}" for n in ("pytest", "nbval", "nbclient", "nbformat")] + ["ipykernel"]
 
     def pip(*args):
         out = subprocess.run([py, "-m", "pip", "--disable-pip-version-check", *args], capture_output=True,
@@ -69,7 +71,8 @@ def test_library_and_a_chapter_on_the_lower_bounds(tmp_path):
         return out.stdout
 
     # Everything else at the lock's versions (IPython, the kernel, ...), so that only the bounds differ.
-    exempt = {"numpy", "matplotlib", "ipywidgets", "widgetsnbextension", "jupyterlab-widgets", "tqdm"}
+    exempt = {"numpy", "matplotlib", "ipywidgets", "widgetsnbextension", "jupyterlab-widgets", "tqdm", "ipython",
+              "ipykernel", "matplotlib-inline", "ipython-pygments-lexers", "comm", "jedi", "parso"}
     constraints = tmp_path / "constraints.txt"
     constraints.write_text("".join(f"{n}=={v}\n" for n, v in lock.items() if n not in exempt))
     pip("install", "--quiet", "-c", str(constraints), *colab, *tools)
