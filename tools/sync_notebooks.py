@@ -124,16 +124,20 @@ def execute(path: Path) -> None:
     the hashes of the code they came from and without execution timestamps."""
     from nbclient import NotebookClient
 
+    import time
+
     nb = nbformat.read(path, as_version=4)
+    start = time.perf_counter()
     NotebookClient(nb, timeout=1200, kernel_name="python3", record_timing=False,
                    resources={"metadata": {"path": str(path.parent)}}).execute()
+    seconds = time.perf_counter() - start
     for i, cell in enumerate(nb.cells):
         cell["id"] = f"cell-{i:02d}"
         cell.metadata.pop("execution", None)
     nb.metadata.pop("widgets", None)
     nb.metadata["course_outputs"] = outputs_stamp(nb)
     path.write_text(nbformat.writes(nb))
-    print(f"executed {path.name}")
+    print(f"executed {path.name} in {seconds:.0f} s")
 
 
 def main() -> int:
