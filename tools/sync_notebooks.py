@@ -122,9 +122,9 @@ def problems(nb: nbformat.NotebookNode) -> list[str]:
 def execute(path: Path) -> None:
     """Run a notebook top to bottom in its folder and store its outputs in place, stamped with
     the hashes of the code they came from and without execution timestamps."""
-    from nbclient import NotebookClient
-
     import time
+
+    from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
