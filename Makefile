@@ -1,7 +1,10 @@
 # Two commands on a fresh machine (each creates .venv and installs the pinned versions first):
 #   make book   executes every chapter and builds the HTML book into _build/html
-#   make test   runs every test: ruff, course_lib unit tests, nbval over every chapter,
-#               the book build with warnings as errors, and the browser test of the built book
+#   make test   runs every test: ruff, course_lib unit tests, every chapter executed once (its
+#               claims, its stored claim outputs, its student version), the book built from
+#               those executions with warnings as errors, and the browser test of the built book
+#   make unit   ruff and the library's unit tests only (no chapter executed; under a minute)
+#   make lowerbounds   the library and chapter 1 on the Colab-like lower bounds of pyproject.toml
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,7 +13,7 @@ STAMP := $(VENV)/.installed
 export COURSE_PROGRESS := 0
 export PYTHONHASHSEED := 0
 
-.PHONY: book test setup students benchmark sweep lock clean
+.PHONY: book test unit lowerbounds setup students benchmark sweep lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,12 +24,22 @@ $(STAMP): requirements.lock pyproject.toml
 setup: $(STAMP)
 
 book: $(STAMP)
+	rm -rf _build/.jupyter_cache
 	$(BIN)/jupyter-book build . --all --warningiserror --nitpick --keep-going
 
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python tools/sync_notebooks.py --check
-	COURSE_SIZE=fast $(BIN)/python -m pytest -p no:cacheprovider tests notebooks --nbval-lax --durations=15 -rs
+	COURSE_SIZE=fast $(BIN)/python -m pytest -p no:cacheprovider tests -m "not lowerbounds" --durations=15 -rs
+
+unit: $(STAMP)
+	$(BIN)/ruff check .
+	COURSE_SIZE=fast $(BIN)/python -m pytest -p no:cacheprovider tests -m "not slow and not lowerbounds" -q
+
+# The Colab-like lower bounds (numpy 1.26, matplotlib 3.8, ipywidgets 7.7) in a new environment:
+# the library's unit tests and chapter 1 (several minutes; not part of make test)
+lowerbounds: $(STAMP)
+	COURSE_SIZE=fast $(BIN)/python -m pytest -p no:cacheprovider tests/test_environment.py -m lowerbounds -rs
 
 # Student versions of every chapter (solutions replaced by stubs, outputs cleared) in student/
 students: $(STAMP)

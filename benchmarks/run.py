@@ -5,7 +5,7 @@ Measures, on this machine, and writes ``benchmarks/results-<device>.json``:
 * dataset generation throughput (images/s) for each synthetic dataset at 64x64;
 * ``course_lib.fit`` throughput against a minimal hand-written PyTorch loop doing the same work
   (same model, data, batch size, optimiser), as a ratio measured in the same process;
-* what ``fit(..., compile=True)`` costs (seconds of compiling) and gains (images/s);
+* what ``fit(..., speed=Speed(compile=True))`` costs (seconds of compiling) and gains (images/s);
 * each chapter's execution time and peak memory in fast and in full mode (``--fast-only`` skips
   the full size; on a CPU a full-size chapter is stopped after 300 s unless ``--full-timeout``
   says otherwise, because the full size is meant for a GPU).
@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def machine() -> dict[str, object]:
     """What the numbers were measured on."""
-    dev = cl.get_device()
+    dev = cl.config.get_device()
     info = {"platform": platform.platform(), "python": platform.python_version(), "torch": torch.__version__,
             "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "device": dev.type}
     if dev.type == "cuda":
@@ -48,7 +48,7 @@ def dataset_throughput(n: int = 20_000, size: int = 64) -> dict[str, float]:
         best = float("inf")
         for rep in range(3):
             t = time.perf_counter()
-            cl.make_dataset(name, n, image_size=size, seed=rep)
+            cl.data.make_dataset(name, n, image_size=size, seed=rep)
             best = min(best, time.perf_counter() - t)
         out[name] = n / best
     return out
@@ -106,8 +106,7 @@ def fit_overhead(device: torch.device, n: int = 4096, size: int = 32, epochs: in
                                                     batch_size, device))
         # the same memory order as the hand-written loop: the same work
         times["fit"] = min(times["fit"], _seconds(device, cl.fit, _new_model(device, size), (x, y), epochs=epochs,
-                                                  batch_size=batch_size, device=device, progress=False,
-                                                  channels_last=False))
+                                                  batch_size=batch_size, device=device, progress=False))
     imgs = n * epochs
     return {"fit_images_per_s": imgs / times["fit"], "hand_images_per_s": imgs / times["hand"],
             "fit_over_hand_time": times["fit"] / times["hand"]}
@@ -119,28 +118,30 @@ def fit_settings(device: torch.device, n: int = 4096, size: int = 32, epochs: in
     channels-last memory order everywhere; on CUDA also bfloat16 autocast and a larger batch.
     Best of ``repeats``; the same model and data as :func:`fit_overhead`."""
     x, y = _boxes_on(device, n, size)
-    settings: dict[str, dict[str, object]] = {"channels first (batch 128)": {"channels_last": False},
-                                              "channels_last": {"channels_last": True}}
+    speed = cl.train.Speed
+    settings: dict[str, tuple[object, int]] = {"channels first (batch 128)": (speed(), 128),
+                                               "channels_last": (speed(channels_last=True), 128)}
     if device.type == "cuda":
-        settings.update({"amp (bf16)": {"amp": True}, "amp + channels_last": {"amp": True, "channels_last": True},
-                         "amp + channels_last, batch 512": {"amp": True, "channels_last": True, "batch_size": 512}})
+        settings.update({"amp (bf16)": (speed(amp=True), 128),
+                         "amp + channels_last": (speed(amp=True, channels_last=True), 128),
+                         "amp + channels_last, batch 512": (speed(amp=True, channels_last=True), 512)})
     out = {}
-    for name, kwargs in settings.items():
+    for name, (setting, batch_size) in settings.items():
         best = min(_seconds(device, cl.fit, _new_model(device, size), (x, y), epochs=epochs, device=device,
-                            progress=False, **{"batch_size": 128, **kwargs}) for _ in range(repeats))
+                            progress=False, batch_size=batch_size, speed=setting) for _ in range(repeats))
         out[name] = round(n * epochs / best)
     return out
 
 
 def compile_cost(device: torch.device, n: int = 4096, size: int = 32, epochs: int = 3) -> dict[str, object]:
-    """What ``fit(..., compile=True)`` costs and gains for the benchmark's CNN: the seconds the first
+    """What ``fit(..., speed=Speed(compile=True))`` costs and gains for the benchmark's CNN: the seconds the first
     epoch waits for the compiler, and training images per second once compiled, against eager
     mode in the same process (the same model and data as :func:`fit_overhead`; best of 2)."""
     x, y = _boxes_on(device, n, size)
 
     def timed(model: torch.nn.Module, n_epochs: int, compile: bool) -> float:
         return _seconds(device, cl.fit, model, (x, y), epochs=n_epochs, device=device, progress=False,
-                        batch_size=128, compile=compile)
+                        batch_size=128, speed=cl.train.Speed(compile=compile))
 
     eager = min(timed(_new_model(device, size), epochs, False) for _ in range(2))
     torch._dynamo.reset()
@@ -228,7 +229,7 @@ def main() -> int:
                              "in the existing results file, keeping its other measurements")
     parser.add_argument("--out", type=Path, default=None, help="results file (default benchmarks/results-<device>.json)")
     args = parser.parse_args()
-    dev = cl.get_device()
+    dev = cl.config.get_device()
     out = args.out or ROOT / "benchmarks" / f"results-{dev.type}.json"
     limit = args.full_timeout if args.full_timeout is not None else (300.0 if dev.type == "cpu" else None)
     sizes = ("fast",) if args.fast_only else ("fast", "full")

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from ._checks import check_images, check_number, check_positive_int
+from .models import predict
 
 Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 
@@ -167,8 +168,6 @@ def compose(*augments: Augment) -> Augment:
 def tta_predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1024,
                 device: str | torch.device | None = None) -> torch.Tensor:
     """Test-time augmentation: the average of ``model``'s predictions over the 8 D4 transforms of ``x``."""
-    from .train import predict
-
     check_images(x, "x")
     return torch.stack([predict(model, d4_transform(x, e), batch_size, device) for e in range(8)]).mean(0)
 

@@ -113,16 +113,12 @@ class Settings:
     seed: int
 
     def pick(self, fast: T, full: T) -> T:
-        """Return ``fast`` in fast mode and ``full`` in full mode."""
-        return pick(fast, full, self.size)
+        """Return ``fast`` in fast mode and ``full`` in full mode (the one ``pick``: sizes follow
+        what :func:`setup` chose, from its argument, ``COURSE_SIZE`` or the device's default)."""
+        return fast if self.size == "fast" else full
 
     def __str__(self) -> str:
         return f"device={self.device.type}, size={self.size}, seed={self.seed}"
-
-
-def pick(fast: T, full: T, size: str | None = None) -> T:
-    """Return the value for the current size: ``fast`` or ``full``."""
-    return fast if get_size(size) == "fast" else full
 
 
 def setup(device: str | None = None, size: str | None = None, seed: int | None = None,

@@ -16,7 +16,7 @@ from torch import nn
 
 from ._checks import as_edges, check_finite, check_images, check_number, check_positive_int
 
-DATASETS = ("boxes", "dishes")
+DATASETS = ("boxes", "dishes", "gauges")
 CONCENTRATION_RANGE = (80.0, 350.0)
 
 
@@ -242,15 +242,55 @@ def make_dish_dataset(n: int, image_size: int = 32, seed: int = 0, label_noise: 
     return x, y.float()[:, None]
 
 
+def make_gauge_dataset(n: int, image_size: int = 32, seed: int = 0, pixel_noise: float = 10.0
+                       ) -> tuple[torch.Tensor, torch.Tensor]:
+    """An analogue dial with one needle; target the needle's direction in degrees, in [0, 360).
+
+    The angle is measured clockwise from 12 o'clock, like a compass heading, so 359° and 1° are
+    two degrees apart on the dial but 358 apart as numbers (chapter 6). The needle is a bright
+    line from the centre nearly to the rim, with a small counterweight behind the centre; the
+    dial's position, size and brightness vary a little, and uniform pixel noise of standard
+    deviation ``pixel_noise`` grey levels is added. Returns ``x`` (n, 3, S, S) in [0, 255] and
+    ``y`` (n, 1).
+    """
+    n = check_positive_int(n, "n")
+    size = check_positive_int(image_size, "image_size", minimum=8)
+    pixel_noise = check_number(pixel_noise, "pixel_noise", low=0.0)
+    g = _generator(seed)
+    angle = 360.0 * torch.rand(n, generator=g)
+    cx, cy = (torch.rand(2, n, generator=g) - 0.5) * 0.1
+    radius = 0.75 + 0.15 * torch.rand(n, generator=g)
+    face = 150.0 + 60.0 * torch.rand(n, generator=g)
+    coords = (torch.arange(size, dtype=torch.float32) + 0.5) / size * 2 - 1  # pixel centres in [-1, 1]
+    row, col = coords[None, :, None] - cy[:, None, None], coords[None, None, :] - cx[:, None, None]
+    rad = torch.deg2rad(angle)[:, None, None]
+    along = col * torch.sin(rad) - row * torch.cos(rad)  # towards the needle's tip (row 0 is the top)
+    across = col * torch.cos(rad) + row * torch.sin(rad)
+    r = radius[:, None, None]
+    dist = (row ** 2 + col ** 2).sqrt()
+    width = 1.5 / size
+    needle = ((across.abs() < width) & (along > -0.25 * r) & (along < 0.85 * r)).float()
+    dial = (dist < r).float()
+    grey = 40.0 + dial * (face[:, None, None] - 40.0)
+    grey = grey * (1 - needle) + 20.0 * needle  # a dark needle on a light face
+    x = grey[:, None].expand(n, 3, size, size).clone()
+    x[:, 0] += 25.0 * needle  # a reddish needle
+    if pixel_noise > 0:
+        x += pixel_noise * math.sqrt(3.0) * (2 * torch.rand(x.shape, generator=g) - 1)
+    return x.clamp_(0.0, 255.0), angle[:, None]
+
+
 def make_dataset(name: str, n: int, image_size: int = 32, seed: int = 0, **kwargs: float
                  ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Make a course dataset by name: ``'boxes'`` or ``'dishes'`` (see their generators)."""
+    """Make a course dataset by name: ``'boxes'``, ``'dishes'`` or ``'gauges'`` (see their generators)."""
     if not isinstance(name, str):
         raise TypeError(f"name must be a string, got {type(name).__name__}")
     if name == "boxes":
         return make_box_dataset(n, image_size=image_size, seed=seed, **kwargs)
     if name == "dishes":
         return make_dish_dataset(n, image_size=image_size, seed=seed, **kwargs)
+    if name == "gauges":
+        return make_gauge_dataset(n, image_size=image_size, seed=seed, **kwargs)
     raise ValueError(f"name must be one of {DATASETS}, got {name!r}")
 
 

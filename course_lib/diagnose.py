@@ -16,7 +16,7 @@ from torch import nn
 
 from ._checks import as_array_1d, check_finite, check_images, check_number, check_pair
 from .config import get_device
-from .train import LossFn, get_loss
+from .losses import LossFn, get_loss
 
 
 def spread_ratio(pred: Any, target: Any) -> float:
@@ -137,7 +137,7 @@ class PredictionTracker:
     def __call__(self, epoch: int, model: nn.Module) -> dict[str, float]:
         """Predict on the tracked data and return the epoch's numbers."""
         from .metrics import regression_report
-        from .train import predict
+        from .models import predict
 
         pred = predict(model, self.x)
         if self.inverse is not None:
@@ -178,7 +178,7 @@ def invariance_error(model: nn.Module, x: torch.Tensor, elements: tuple[int, ...
     of ``f(x)`` over ``x``: 0 for an exactly invariant model, of order 1 for one that is not.
     """
     from .augment import d4_transform
-    from .train import predict
+    from .models import predict
 
     _check_model(model)
     check_images(x, "x")

@@ -279,7 +279,7 @@ def _check_brier(fn: Any) -> tuple[bool, str]:
 
 
 @exercise("05.2", "A central interval of probability level reaches from the (1 - level)/2 to the (1 + level)/2 "
-                  "quantile: z = cl.gaussian_quantile(0.5 + level / 2).")
+                  "quantile: z = cl.metrics.gaussian_quantile(0.5 + level / 2).")
 def _check_coverage(fn: Any) -> tuple[bool, str]:
     if not callable(fn):
         return False, f"Expected a function coverage(mean, std, target, level), got {type(fn).__name__}."

@@ -8,13 +8,14 @@ target needs, with the loss that trains it and the read-out that turns it into a
   expected value (not the arg-max), trained with cross-entropy on the bin of the target;
 * :class:`OrdinalHead`: cumulative logits with one shared score and ordered thresholds (CORAL);
 * :func:`angle_to_sincos` / :func:`sincos_to_angle`: angles as points on the circle;
-* :func:`pinball_loss`: quantile regression;
+* :func:`pinball_loss` and :func:`quantile_loss`: quantile regression;
 * :class:`CoordChannels` and :class:`SoftArgmax2d`: coordinate channels (CoordConv) and a
   differentiable expected position of a heat map (DSNT-style soft-argmax).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -111,6 +112,12 @@ class BinnedHead(nn.Module):
         """Same as :meth:`predict`."""
         return self.predict(logits)
 
+    @property
+    def loss_fn(self) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+        """:meth:`loss` as a loss for :func:`course_lib.train.fit` (which then expects logits
+        (N, K) for targets (N, 1) instead of refusing the shapes)."""
+        return _with_output_shape(self.loss, self.bins)
+
 
 class OrdinalHead(nn.Module):
     """Cumulative-logit ordinal regression with rank-consistent thresholds (CORAL).
@@ -150,6 +157,22 @@ class OrdinalHead(nn.Module):
         centres = (self.edges[1:] + self.edges[:-1]).to(logits.device, logits.dtype) / 2
         steps = torch.sigmoid(logits) * (centres[1:] - centres[:-1])
         return centres[0] + steps.sum(1, keepdim=True)
+
+    @property
+    def loss_fn(self) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+        """:meth:`loss` as a loss for :func:`course_lib.train.fit` (threshold logits (N, K - 1)
+        for targets (N, 1))."""
+        return _with_output_shape(self.loss, self.edges.numel() - 2)
+
+
+def _with_output_shape(loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], columns: int
+                       ) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """Wrap ``loss`` with the output shape :func:`course_lib.train.fit` should expect: (N, columns)."""
+    def fn(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return loss(pred, target)
+
+    fn.output_shape = lambda shape: (shape[0], columns)  # type: ignore[attr-defined]
+    return fn
 
 
 def angle_to_sincos(angle_deg: torch.Tensor) -> torch.Tensor:
@@ -197,6 +220,15 @@ def pinball_loss(pred: torch.Tensor, target: torch.Tensor, quantiles: Any) -> to
         raise ValueError(f"quantiles must lie strictly between 0 and 1, got {q.tolist()}")
     diff = y.to(p) - p
     return torch.maximum(q * diff, (q - 1) * diff).mean()
+
+
+def quantile_loss(quantiles: Any) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """:func:`pinball_loss` at fixed ``quantiles``, as a loss for :func:`course_lib.train.fit`: the
+    model gives one output column per level for targets (N, 1)."""
+    q = torch.as_tensor(quantiles, dtype=torch.float32).reshape(-1)
+    if q.numel() == 0 or bool(((q <= 0) | (q >= 1)).any()):
+        raise ValueError(f"quantiles must be one or more levels strictly between 0 and 1, got {quantiles!r}")
+    return _with_output_shape(lambda pred, target: pinball_loss(pred, target, q.to(pred.device)), q.numel())
 
 
 def coordinate_grid(height: int, width: int, device: torch.device | str | None = None) -> torch.Tensor:

@@ -1,11 +1,16 @@
-"""Models used across the chapters: small, documented, built from plain PyTorch layers."""
+"""Models used across the chapters (small, documented, built from plain PyTorch layers), the
+wrapper that carries a model's preprocessing (:class:`ScaledModel`), and :func:`predict`."""
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import nn
 
-from ._checks import check_number, check_positive_int
+from ._checks import check_images, check_number, check_positive_int
+from .config import get_device
+from .data import Standardizer
 
 POOLS = ("flatten", "avg")
 
@@ -174,3 +179,81 @@ class NormalizeBrightness(nn.Module):
         if x.ndim != 4:
             raise ValueError(f"x must have shape (N, C, H, W), got {tuple(x.shape)}")
         return x / x.mean(dim=(1, 2, 3), keepdim=True).clamp_min(1e-6)
+
+
+class ScaledModel(nn.Module):
+    """``net`` with its preprocessing inside it: images standardised with the training set's
+    statistics on the way in, outputs mapped back to target units on the way out.
+
+    ``core`` (input standardisation + ``net``) is what trains, on standardised targets; calling
+    the model gives predictions in target units. The statistics are buffers, saved in the
+    ``state_dict`` with the weights, so training and test data cannot be preprocessed differently.
+
+    ``x_range`` (the smallest and largest training input value, also a saved buffer) arms an input
+    check when ``check_inputs`` is true: in evaluation mode a batch that leaves the training range
+    by more than a tenth of its width, or whose largest value stays below the middle of the range
+    (as when a serving script divides by 127 or 255 pixels the model expects raw), is refused with
+    a ``ValueError`` instead of being predicted silently wrong.
+    """
+
+    def __init__(self, net: nn.Module, x_scaler: Standardizer, y_scaler: Standardizer,
+                 x_range: tuple[float, float] | None = None, check_inputs: bool = False) -> None:
+        super().__init__()
+        if not isinstance(net, nn.Module):
+            raise TypeError(f"net must be a torch.nn.Module, got {type(net).__name__}")
+        if not isinstance(x_scaler, Standardizer) or not isinstance(y_scaler, Standardizer):
+            raise TypeError("x_scaler and y_scaler must be course_lib Standardizer objects")
+        if not y_scaler.fitted:
+            raise ValueError("y_scaler is not fitted yet: call .fit(training_targets) first")
+        low, high = (-math.inf, math.inf) if x_range is None else x_range
+        if not float(low) < float(high):
+            raise ValueError(f"x_range must be (low, high) with low < high, got {x_range!r}")
+        self.core = nn.Sequential(x_scaler.as_module(), net)
+        self.register_buffer("y_mean", y_scaler.mean.detach().clone())
+        self.register_buffer("y_std", y_scaler.std.detach().clone())
+        self.register_buffer("x_range", torch.tensor([float(low), float(high)]))
+        self.check_inputs = bool(check_inputs)
+
+    def _check_range(self, x: torch.Tensor) -> None:
+        low, high = (float(v) for v in self.x_range)
+        if not (math.isfinite(low) and math.isfinite(high)) or x.numel() == 0:
+            return
+        span = high - low
+        xmin, xmax = float(x.min()), float(x.max())
+        if xmin < low - 0.1 * span or xmax > high + 0.1 * span or xmax < low + 0.5 * span:
+            raise ValueError(
+                f"x: inputs span [{xmin:.3g}, {xmax:.3g}] but the model was trained on inputs in "
+                f"[{low:.3g}, {high:.3g}]: were they rescaled (divided by 127 or 255, say) before reaching "
+                f"a model that carries its own preprocessing? Feed them as in training, or set "
+                f"model.check_inputs = False to predict anyway")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Predictions in target units. A Gaussian head (twice as many outputs as targets, trained
+        with ``loss='gaussian_nll'``) gives means in target units, then log-variances in squared
+        target units, so :func:`split_gaussian` works on its output unchanged."""
+        if self.check_inputs and not self.training:
+            self._check_range(x)
+        out = self.core(x)
+        k = self.y_mean.shape[-1]
+        if out.ndim == 2 and out.shape[1] == 2 * k:
+            return torch.cat([out[:, :k] * self.y_std + self.y_mean,
+                              out[:, k:] + 2 * torch.log(self.y_std)], dim=1)
+        return out * self.y_std + self.y_mean
+
+
+@torch.no_grad()
+def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1024,
+            device: str | torch.device | None = None) -> torch.Tensor:
+    """Predictions of ``model`` for images ``x``, in evaluation mode, returned as a float CPU tensor.
+
+    The model is left in evaluation mode (so batch norm uses its running statistics).
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check_images(x, "x")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    first = next(model.parameters(), None)
+    dev = get_device(device) if device is not None or first is None else first.device
+    model.to(dev).eval()
+    outs = [model(x[i:i + batch_size].to(dev)).float() for i in range(0, x.shape[0], batch_size)]
+    return torch.cat(outs).cpu()

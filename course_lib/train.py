@@ -1,4 +1,5 @@
-"""One training loop, ``fit``, used by every chapter, and ``predict``.
+"""One training loop, ``fit``, used by every chapter; ``fit_scaled`` (standardise, then fit) and
+``fit_restarts`` (several initialisations).
 
 The loop keeps the data on the device, shuffles with a seeded generator, and never calls
 ``.item()`` per batch: losses are summed on the device and read once per epoch.
@@ -16,68 +17,14 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ._checks import check_finite, check_images, check_number, check_pair, check_positive_int
-from .augment import TargetAware
+from ._checks import check_finite, check_images, check_number, check_positive_int
+from .augment import Augment, TargetAware
 from .config import get_device
 from .data import Standardizer
+from .losses import WEIGHTED_LOSSES, LossFn, get_loss
+from .models import ScaledModel, predict
 
-LOSSES = ("mse", "mae", "huber", "msle", "cross_entropy", "gaussian_nll")
-WEIGHTED_LOSSES = {"mse": lambda out, y: (out - y) ** 2, "mae": lambda out, y: (out - y).abs(),
-                   "huber": lambda out, y: nn.functional.huber_loss(out, y, reduction="none"),
-                   "cross_entropy": lambda out, y: -(y * out.log_softmax(1)).sum(1, keepdim=True)}
 OPTIMIZERS = ("adam", "sgd", "adamw")
-LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
-
-
-def msle_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Mean squared logarithmic error, ``mean((log1p(pred) - log1p(target))**2)``.
-
-    Predictions are clamped at 0 first (as Keras does), so negative outputs get no gradient.
-    """
-    return torch.mean((torch.log1p(pred.clamp_min(0.0)) - torch.log1p(target.clamp_min(0.0))) ** 2)
-
-
-def cross_entropy_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy of class ``logits`` (N, K) against one-hot (or soft) class probabilities (N, K).
-
-    Targets are probabilities rather than class numbers so that :func:`fit` can keep its float
-    (N, k) targets; ``torch.nn.functional.one_hot(labels, K).float()`` makes them.
-    """
-    return nn.functional.cross_entropy(logits, target)
-
-
-def gaussian_nll_loss(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Gaussian negative log-likelihood (without the constant) of targets (N, k) under a model
-    whose outputs (N, 2k) are the means, then the log-variances (clamped to ±12 for stability)."""
-    k = target.shape[1]
-    mean, log_var = out[:, :k], out[:, k:].clamp(-12.0, 12.0)
-    return 0.5 * (log_var + (target - mean) ** 2 * torch.exp(-log_var)).mean()
-
-
-gaussian_nll_loss.output_shape = lambda shape: (shape[0], 2 * shape[1])  # type: ignore[attr-defined]
-
-
-def split_gaussian(out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Split the outputs (N, 2k) of a model trained with ``gaussian_nll`` into means and standard deviations."""
-    if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[1] % 2:
-        raise ValueError(f"out must be a tensor (N, 2k) of means then log-variances, got "
-                         f"{tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__}")
-    k = out.shape[1] // 2
-    return out[:, :k], torch.exp(0.5 * out[:, k:].clamp(-12.0, 12.0))
-
-
-def get_loss(loss: str | LossFn) -> LossFn:
-    """Return a loss function by name (``'mse'``, ``'mae'``, ``'huber'``, ``'msle'``,
-    ``'cross_entropy'``, ``'gaussian_nll'``) or pass a callable through."""
-    if callable(loss):
-        return loss
-    table: dict[str, LossFn] = {"mse": nn.functional.mse_loss, "mae": nn.functional.l1_loss,
-                                "huber": nn.functional.huber_loss, "msle": msle_loss,
-                                "cross_entropy": cross_entropy_loss, "gaussian_nll": gaussian_nll_loss}
-    if not isinstance(loss, str) or loss not in table:
-        raise ValueError(f"loss must be one of {LOSSES} or a callable, got {loss!r}")
-    return table[loss]
 
 
 @dataclass
@@ -140,38 +87,59 @@ def evaluate_loss(model: nn.Module, data: tuple[torch.Tensor, torch.Tensor], los
     return float(get_loss(loss)(pred, data[1].to(pred.device)))
 
 
+@dataclass(frozen=True)
+class Speed:
+    """How :func:`fit` runs, never what it learns (up to float rounding). All off by default.
+
+    * ``amp``: bfloat16 autocast of the forward pass on CUDA (ignored on other devices).
+    * ``channels_last``: keep the images and the model's weights in channels-last (NHWC) memory
+      order, converted once before training. Whether it pays depends on the model and the
+      machine: measure it (``make benchmark``; the Running fast page has this machine's numbers).
+    * ``compile``: train through ``torch.compile(model)`` (the model itself is updated and
+      returned as it is; evaluation runs uncompiled). The first batches wait for the compiler,
+      which needs a C++ compiler on CPU; it pays for long runs only.
+    """
+
+    amp: bool = False
+    channels_last: bool = False
+    compile: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("amp", "channels_last", "compile"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"Speed.{name} must be True or False, got {getattr(self, name)!r}")
+
+
 def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
         val: tuple[torch.Tensor, torch.Tensor] | None = None, *, epochs: int = 10, lr: float = 1e-3,
         batch_size: int = 128, loss: str | LossFn = "mse", optimizer: str = "adam",
-        weight_decay: float = 0.0, device: str | torch.device | None = None, amp: bool = False,
-        augment: Augment | None = None, seed: int = 0, check_shapes: bool = True,
-        sample_weight: torch.Tensor | None = None, progress: bool | None = None,
+        weight_decay: float = 0.0, lr_schedule: str = "constant", sample_weight: torch.Tensor | None = None,
+        augment: Augment | TargetAware | None = None, seed: int = 0, device: str | torch.device | None = None,
+        speed: Speed | None = None, check_shapes: bool = True,
         on_epoch_end: Callable[[int, nn.Module], dict[str, float]] | None = None,
-        channels_last: bool = False, compile: bool = False, lr_schedule: str = "constant") -> History:
+        progress: bool | None = None) -> History:
     """Train ``model`` on ``train = (x, y)`` and return its :class:`History`.
 
+    * ``train``: images ``x`` (N, C, H, W) and float targets ``y``, shaped as the model's
+      outputs (usually (N, k)); no NaN or infinity.
     * ``val``: an optional ``(x, y)`` pair evaluated after every epoch (model in eval mode).
-    * ``loss``: ``'mse'``, ``'mae'``, ``'huber'``, ``'msle'`` or a callable ``loss(pred, y)``.
+    * ``epochs``, ``batch_size``: passes over ``train`` and images per optimiser step.
+    * ``lr``: the learning rate. ``lr_schedule``: ``'constant'`` (``lr`` throughout) or
+      ``'cosine'`` (from ``lr`` down to zero over the run, step by step).
+    * ``loss``: ``'mse'``, ``'mae'``, ``'huber'``, ``'msle'``, ``'cross_entropy'``,
+      ``'gaussian_nll'`` or a callable ``loss(pred, y)`` (see :mod:`course_lib.losses`).
+    * ``optimizer``: ``'adam'``, ``'adamw'`` or ``'sgd'`` (SGD with momentum 0.9);
+      ``weight_decay`` is passed to it.
+    * ``sample_weight``: optional weights (N,), one per training sample, for ``'mse'``, ``'mae'``,
+      ``'huber'`` or ``'cross_entropy'``: each batch's loss is the weighted mean.
     * ``augment``: an optional ``augment(x_batch, generator) -> x_batch`` applied to each
       training batch, or a :class:`course_lib.augment.TargetAware` one that changes the targets
       too (see :mod:`course_lib.augment`).
-    * ``amp``: bfloat16 autocast on CUDA (ignored elsewhere).
-    * ``channels_last``: keep the images and the model's weights in channels-last (NHWC) memory
-      order, converted once before training. The numbers are the same up to float rounding.
-      Whether it pays depends on the model and machine: on a 2-core CPU six runs of
-      ``make benchmark`` gave its SmallCNN between 3% slower and 30% faster, and chapter 4 took
-      75 s with it against 62 s without, so it is off unless asked for.
-    * ``compile``: train through ``torch.compile(model)`` (the model itself is updated and
-      returned as it is; evaluation runs uncompiled). The first batches wait for the compiler
-      (10–14 s for a small CNN on a 2-core CPU, which also needs a C++ compiler); later models
-      of the same architecture and image size reuse the compiled code. It pays for long runs;
-      the Running fast page gives the measured numbers.
-    * ``lr_schedule``: ``'constant'`` (``lr`` throughout) or ``'cosine'`` (from ``lr`` down to
-      zero over the run, step by step, so the last epoch's weights no longer jump around with
-      the noise of single batches).
-    * ``sample_weight``: optional weights (N,), one per training sample, for ``'mse'``, ``'mae'``,
-      ``'huber'`` or ``'cross_entropy'``: each batch's loss is the weighted mean (e.g. to up-weight
-      rare targets or rare classes).
+    * ``seed``: seeds the shuffling (and, plus one, the augmentation's generator). It does not
+      initialise the model: call ``torch.manual_seed`` before building it.
+    * ``device``: where to train (default: :func:`course_lib.config.get_device`, CUDA, then MPS,
+      then CPU). The model is moved there and stays there.
+    * ``speed``: a :class:`Speed` (mixed precision, channels-last, ``torch.compile``).
     * ``check_shapes``: refuse predictions whose shape differs from the targets' (the silent
       broadcast of a (N,) target against (N, 1) outputs). Chapter 2 turns it off to show the bug.
     * ``on_epoch_end(epoch, model)``: may return a dict of numbers, recorded in ``history.extra``
@@ -185,12 +153,11 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
         _check_data(val, "val")
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
-    if not isinstance(channels_last, bool):
-        raise TypeError(f"channels_last must be True or False, got {channels_last!r}")
+    speed = Speed() if speed is None else speed
+    if not isinstance(speed, Speed):
+        raise TypeError(f"speed must be a course_lib.train.Speed, got {type(speed).__name__}")
     if lr_schedule not in ("constant", "cosine"):
         raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {lr_schedule!r}")
-    if not isinstance(compile, bool):
-        raise TypeError(f"compile must be True or False, got {compile!r}")
     lr = check_number(lr, "lr", low=0.0)
     weight_decay = check_number(weight_decay, "weight_decay", low=0.0)
     loss_fn = get_loss(loss)
@@ -212,11 +179,11 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
 
     model.to(dev)
     x, y = x.to(dev), y.to(dev)
-    if channels_last:  # once, before training: batches cut from x keep the memory order
+    if speed.channels_last:  # once, before training: batches cut from x keep the memory order
         model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
     opt = _make_optimizer(optimizer, model.parameters(), lr, weight_decay)
-    step_model = torch.compile(model) if compile else model  # shares the weights with model
+    step_model = torch.compile(model) if speed.compile else model  # shares the weights with model
     n = x.shape[0]
     total_steps, step = epochs * math.ceil(n / batch_size), 0
     gen = torch.Generator().manual_seed(int(seed))
@@ -234,7 +201,7 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
                 xb, yb = augment(xb, yb, aug_gen)
             elif augment is not None:
                 xb = augment(xb, aug_gen)
-            with _autocast(dev, amp):
+            with _autocast(dev, speed.amp):
                 out = step_model(xb)
             out = out.float()
             if check_shapes and out.shape != expected_shape(yb.shape):
@@ -287,66 +254,6 @@ def fit_restarts(make_model: Callable[[], nn.Module], train: tuple[torch.Tensor,
     return results
 
 
-class ScaledModel(nn.Module):
-    """``net`` with its preprocessing inside it: images standardised with the training set's
-    statistics on the way in, outputs mapped back to target units on the way out.
-
-    ``core`` (input standardisation + ``net``) is what trains, on standardised targets; calling
-    the model gives predictions in target units. The statistics are buffers, saved in the
-    ``state_dict`` with the weights, so training and test data cannot be preprocessed differently.
-
-    ``x_range`` (the smallest and largest training input value, also a saved buffer) arms an input
-    check when ``check_inputs`` is true: in evaluation mode a batch that leaves the training range
-    by more than a tenth of its width, or whose largest value stays below the middle of the range
-    (as when a serving script divides by 127 or 255 pixels the model expects raw), is refused with
-    a ``ValueError`` instead of being predicted silently wrong.
-    """
-
-    def __init__(self, net: nn.Module, x_scaler: Standardizer, y_scaler: Standardizer,
-                 x_range: tuple[float, float] | None = None, check_inputs: bool = False) -> None:
-        super().__init__()
-        if not isinstance(net, nn.Module):
-            raise TypeError(f"net must be a torch.nn.Module, got {type(net).__name__}")
-        if not isinstance(x_scaler, Standardizer) or not isinstance(y_scaler, Standardizer):
-            raise TypeError("x_scaler and y_scaler must be course_lib Standardizer objects")
-        if not y_scaler.fitted:
-            raise ValueError("y_scaler is not fitted yet: call .fit(training_targets) first")
-        low, high = (-math.inf, math.inf) if x_range is None else x_range
-        if not float(low) < float(high):
-            raise ValueError(f"x_range must be (low, high) with low < high, got {x_range!r}")
-        self.core = nn.Sequential(x_scaler.as_module(), net)
-        self.register_buffer("y_mean", y_scaler.mean.detach().clone())
-        self.register_buffer("y_std", y_scaler.std.detach().clone())
-        self.register_buffer("x_range", torch.tensor([float(low), float(high)]))
-        self.check_inputs = bool(check_inputs)
-
-    def _check_range(self, x: torch.Tensor) -> None:
-        low, high = (float(v) for v in self.x_range)
-        if not (math.isfinite(low) and math.isfinite(high)) or x.numel() == 0:
-            return
-        span = high - low
-        xmin, xmax = float(x.min()), float(x.max())
-        if xmin < low - 0.1 * span or xmax > high + 0.1 * span or xmax < low + 0.5 * span:
-            raise ValueError(
-                f"x: inputs span [{xmin:.3g}, {xmax:.3g}] but the model was trained on inputs in "
-                f"[{low:.3g}, {high:.3g}]: were they rescaled (divided by 127 or 255, say) before reaching "
-                f"a model that carries its own preprocessing? Feed them as in training, or set "
-                f"model.check_inputs = False to predict anyway")
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Predictions in target units. A Gaussian head (twice as many outputs as targets, trained
-        with ``loss='gaussian_nll'``) gives means in target units, then log-variances in squared
-        target units, so :func:`split_gaussian` works on its output unchanged."""
-        if self.check_inputs and not self.training:
-            self._check_range(x)
-        out = self.core(x)
-        k = self.y_mean.shape[-1]
-        if out.ndim == 2 and out.shape[1] == 2 * k:
-            return torch.cat([out[:, :k] * self.y_std + self.y_mean,
-                              out[:, k:] + 2 * torch.log(self.y_std)], dim=1)
-        return out * self.y_std + self.y_mean
-
-
 def fit_scaled(net: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
                val: tuple[torch.Tensor, torch.Tensor] | None = None, **fit_kwargs: object
                ) -> tuple[ScaledModel, History]:
@@ -385,55 +292,3 @@ def fit_scaled(net: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
     return model, history
 
 
-def fit_temperature(logits: torch.Tensor, labels: torch.Tensor, steps: int = 200) -> float:
-    """Temperature scaling (Guo et al., 2017): the ``T > 0`` that minimises the log-loss of
-    ``softmax(logits / T)`` on held-out ``labels``. Dividing by ``T`` never changes the predicted
-    class, so accuracy is untouched; ``T > 1`` softens an over-confident classifier."""
-    if not isinstance(logits, torch.Tensor) or logits.ndim != 2 or logits.shape[1] < 2:
-        raise ValueError("logits must be a tensor (N, K) with K >= 2 classes")
-    check_finite(logits.float(), "logits")
-    if not isinstance(labels, torch.Tensor) or labels.shape != (logits.shape[0],):
-        raise ValueError(f"labels must be a tensor of shape ({logits.shape[0]},) to match logits")
-    if labels.is_floating_point() or bool((labels < 0).any()) or bool((labels >= logits.shape[1]).any()):
-        raise ValueError(f"labels must be integer classes in 0..{logits.shape[1] - 1}")
-    steps = check_positive_int(steps, "steps")
-    z, lab = logits.detach().double().cpu(), labels.long().cpu()
-    log_t = torch.zeros((), dtype=torch.float64, requires_grad=True)
-    opt = torch.optim.LBFGS([log_t], lr=0.5, max_iter=steps, line_search_fn="strong_wolfe")
-
-    def closure() -> torch.Tensor:
-        opt.zero_grad()
-        nll = nn.functional.cross_entropy(z / log_t.exp(), lab)
-        nll.backward()
-        return nll
-
-    opt.step(closure)
-    return float(log_t.detach().exp())
-
-
-def fit_interval_scale(mean: torch.Tensor, std: torch.Tensor, target: torch.Tensor) -> float:
-    """The factor ``s`` that makes predicted standard deviations honest on held-out data:
-    ``s² = mean(((target - mean) / std)²)``. Multiply ``std`` by ``s`` before building intervals."""
-    m, y = check_pair(mean, target, "mean", "target")
-    sd, _ = check_pair(std, target, "std", "target")
-    if bool((sd <= 0).any()):
-        raise ValueError("std must be positive")
-    return float((((y - m) / sd) ** 2).mean().sqrt())
-
-
-@torch.no_grad()
-def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1024,
-            device: str | torch.device | None = None) -> torch.Tensor:
-    """Predictions of ``model`` for images ``x``, in evaluation mode, returned as a float CPU tensor.
-
-    The model is left in evaluation mode (so batch norm uses its running statistics).
-    """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    check_images(x, "x")
-    batch_size = check_positive_int(batch_size, "batch_size")
-    first = next(model.parameters(), None)
-    dev = get_device(device) if device is not None or first is None else first.device
-    model.to(dev).eval()
-    outs = [model(x[i:i + batch_size].to(dev)).float() for i in range(0, x.shape[0], batch_size)]
-    return torch.cat(outs).cpu()

@@ -23,3 +23,28 @@ def cells(path: Path) -> list[dict]:
 def tags(cell: dict) -> list[str]:
     """The tags of a cell."""
     return cell.get("metadata", {}).get("tags", [])
+
+
+_EXECUTED: dict[str, tuple] = {}
+
+
+def executed_chapter(path: Path) -> tuple[dict, object, list]:
+    """Execute a chapter once per test session (tools/execute_chapters.py) and return its summary,
+    the executed teacher notebook and the executed student cells. Later calls reuse the run."""
+    if path.stem not in _EXECUTED:
+        import importlib.util
+
+        import nbformat
+
+        spec = importlib.util.spec_from_file_location("execute_chapters", ROOT / "tools" / "execute_chapters.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        if not _EXECUTED:  # the first run of the session: no cached output of an earlier session survives
+            import shutil
+
+            shutil.rmtree(module.CACHE, ignore_errors=True)
+        summary = module.execute_chapter(path)
+        executed = nbformat.read(module.OUT / path.name, as_version=4)
+        student = nbformat.read(module.OUT / f"{path.stem}.student.ipynb", as_version=4).cells
+        _EXECUTED[path.stem] = (summary, executed, student)
+    return _EXECUTED[path.stem]

@@ -16,9 +16,10 @@ from notebook_utils import NOTEBOOKS, ROOT
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOT = ROOT / "_build" / "screenshots" / "chapter.png"
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                reason="BROWSER TEST SKIPPED: Debian's chromium is not installed "
-                                       "(apt-get install chromium); .ci/run installs it")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                                 reason="BROWSER TEST SKIPPED: Debian's chromium is not installed "
+                                        "(apt-get install chromium); .ci/run installs it")]
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]

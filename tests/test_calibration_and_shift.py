@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 import course_lib as cl
-from course_lib import diagnose, metrics, train
+from course_lib import calibration, diagnose, losses, metrics
 
 
 def _probs(n=400, k=3, seed=0, sharpen=1.0):
@@ -55,15 +55,15 @@ def test_probability_inputs_are_checked():
 
 def test_temperature_scaling_recovers_the_sharpening_and_keeps_accuracy():
     _, labels, logits = _probs(20000)
-    t = train.fit_temperature(logits * 3.0, labels)
+    t = calibration.fit_temperature(logits * 3.0, labels)
     assert t == pytest.approx(3.0, rel=0.1)
     fixed = (logits * 3.0 / t).softmax(1)
     assert metrics.accuracy(fixed, labels) == metrics.accuracy((logits * 3).softmax(1), labels)
     assert metrics.log_loss(fixed, labels) < metrics.log_loss((logits * 3).softmax(1), labels)
     with pytest.raises(ValueError, match="labels"):
-        train.fit_temperature(logits, labels.float())
+        calibration.fit_temperature(logits, labels.float())
     with pytest.raises(ValueError, match="logits"):
-        train.fit_temperature(logits[:, 0], labels)
+        calibration.fit_temperature(logits[:, 0], labels)
 
 
 def test_interval_coverage_and_scale():
@@ -73,7 +73,7 @@ def test_interval_coverage_and_scale():
     for level in (0.5, 0.8, 0.95):
         assert metrics.interval_coverage(mean, 2 * std, y, level) == pytest.approx(level, abs=0.01)
     assert metrics.interval_coverage(mean, std, y, 0.95) < 0.75  # intervals too narrow
-    s = train.fit_interval_scale(mean, std, y)
+    s = calibration.fit_interval_scale(mean, std, y)
     assert s == pytest.approx(2.0, rel=0.02)
     assert metrics.gaussian_quantile(0.975) == pytest.approx(1.959964, abs=1e-5)
     with pytest.raises(ValueError, match="level"):
@@ -91,13 +91,13 @@ def test_gaussian_nll_loss_trains_a_mean_and_a_variance():
     torch.manual_seed(0)
     model = nn.Sequential(nn.Flatten(), nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 2))
     cl.fit(model, (x, y), epochs=150, lr=1e-2, batch_size=128, loss="gaussian_nll", progress=False)
-    mean, std = train.split_gaussian(cl.predict(model, x))
+    mean, std = losses.split_gaussian(cl.predict(model, x))
     assert mean.shape == std.shape == (512, 1)
     assert float(std.median()) == pytest.approx(0.3, rel=0.35)
     with pytest.raises(ValueError, match="expected"):
         cl.fit(nn.Sequential(nn.Flatten(), nn.Linear(16, 1)), (x, y), loss="gaussian_nll", progress=False)
     with pytest.raises(ValueError, match="2k"):
-        train.split_gaussian(torch.zeros(3, 3))
+        losses.split_gaussian(torch.zeros(3, 3))
 
 
 def test_cross_entropy_loss_with_one_hot_targets():
@@ -212,11 +212,11 @@ def test_fit_scaled_gaussian_head_predicts_mean_and_std_in_target_units():
     y = 200 + 50 * x[:, :1].mean(dim=(2, 3)) + 10 * torch.randn(400, 1, generator=g)
     net = nn.Sequential(nn.Flatten(), nn.Linear(48, 2))
     model, _ = cl.fit_scaled(net, (x, y), epochs=60, lr=1e-2, batch_size=100, loss="gaussian_nll", progress=False)
-    mean, std = cl.split_gaussian(cl.predict(model, x))
+    mean, std = cl.losses.split_gaussian(cl.predict(model, x))
     assert abs(float(mean.mean()) - float(y.mean())) < 2.0
     assert 7.0 < float(std.median()) < 14.0  # the label noise is 10 target units
     # the same numbers from the core network by hand: mean * y_std + y_mean, std * y_std
-    core_mean, core_std = cl.split_gaussian(cl.predict(model.core, x))
+    core_mean, core_std = cl.losses.split_gaussian(cl.predict(model.core, x))
     assert torch.allclose(mean, core_mean * model.y_std + model.y_mean, atol=1e-3)
     assert torch.allclose(std, core_std * model.y_std, rtol=1e-4)
 
@@ -224,56 +224,56 @@ def test_fit_scaled_gaussian_head_predicts_mean_and_std_in_target_units():
 def test_error_by_range_splits_on_the_target():
     target = torch.tensor([[1.0], [2.0], [5.0], [6.0], [9.0]])
     pred = target + torch.tensor([[1.0], [-1.0], [2.0], [2.0], [-3.0]])
-    out = cl.error_by_range(pred, target, edges=[4.0, 8.0])
+    out = cl.metrics.error_by_range(pred, target, edges=[4.0, 8.0])
     assert out["count"] == [2.0, 2.0, 1.0]
     assert out["mae"] == [1.0, 2.0, 3.0] and out["bias"] == [0.0, 2.0, -3.0]
-    empty = cl.error_by_range(pred, target, edges=[4.0, 8.0, 100.0])
+    empty = cl.metrics.error_by_range(pred, target, edges=[4.0, 8.0, 100.0])
     assert empty["count"][-1] == 0 and math.isnan(empty["mae"][-1])
     for bad in ([], [5.0, 4.0], "abc", [float("nan")]):
         with pytest.raises(ValueError, match="edges"):
-            cl.error_by_range(pred, target, edges=bad)
+            cl.metrics.error_by_range(pred, target, edges=bad)
     with pytest.raises(ValueError):
-        cl.error_by_range(pred[:3], target, edges=[4.0])
+        cl.metrics.error_by_range(pred[:3], target, edges=[4.0])
 
 
 def test_target_classes_bins_a_regression_target():
     y = torch.tensor([[80.0], [147.4], [147.5], [300.0]])
-    assert cl.target_classes(y, [147.5, 215.0]).tolist() == [0, 0, 1, 2]
-    assert cl.target_classes(y[:, 0], [100.0]).tolist() == [0, 1, 1, 1]
+    assert cl.data.target_classes(y, [147.5, 215.0]).tolist() == [0, 0, 1, 2]
+    assert cl.data.target_classes(y[:, 0], [100.0]).tolist() == [0, 1, 1, 1]
     with pytest.raises(TypeError, match="y"):
-        cl.target_classes([1.0, 2.0], [1.5])
+        cl.data.target_classes([1.0, 2.0], [1.5])
     with pytest.raises(ValueError, match="y"):
-        cl.target_classes(torch.tensor([[1.0, float("nan")]]).T, [1.5])
+        cl.data.target_classes(torch.tensor([[1.0, float("nan")]]).T, [1.5])
     with pytest.raises(ValueError, match="edges"):
-        cl.target_classes(y, [2.0, 1.0])
+        cl.data.target_classes(y, [2.0, 1.0])
 
 
 def test_plot_error_by_range():
-    ax = cl.plot_error_by_range([100.0, 200.0], {"plain": [1, 2, 3], "weighted": [1.5, 2, 2.5]})
+    ax = cl.plots.plot_error_by_range([100.0, 200.0], {"plain": [1, 2, 3], "weighted": [1.5, 2, 2.5]})
     assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
     assert [t.get_text() for t in ax.get_xticklabels()] == ["< 100", "100–200", "≥ 200"]
     plt.close("all")
     with pytest.raises(ValueError, match="errors"):
-        cl.plot_error_by_range([100.0], {"plain": [1, 2, 3]})
+        cl.plots.plot_error_by_range([100.0], {"plain": [1, 2, 3]})
     with pytest.raises(ValueError, match="edges"):
-        cl.plot_error_by_range([200.0, 100.0], {"plain": [1, 2, 3]})
+        cl.plots.plot_error_by_range([200.0, 100.0], {"plain": [1, 2, 3]})
 
 
 def test_mean_bias_is_the_signed_mean_error():
-    assert cl.mean_bias(torch.tensor([[1.0], [3.0]]), torch.tensor([[2.0], [5.0]])) == -1.5
+    assert cl.metrics.mean_bias(torch.tensor([[1.0], [3.0]]), torch.tensor([[2.0], [5.0]])) == -1.5
     with pytest.raises(ValueError):
-        cl.mean_bias(torch.zeros(3, 1), torch.zeros(4, 1))
+        cl.metrics.mean_bias(torch.zeros(3, 1), torch.zeros(4, 1))
     with pytest.raises(ValueError):
-        cl.mean_bias(torch.tensor([[float("nan")]]), torch.zeros(1, 1))
+        cl.metrics.mean_bias(torch.tensor([[float("nan")]]), torch.zeros(1, 1))
 
 
 def test_classification_report_collects_the_four_scores():
     probs, labels, _ = _probs(n=300, k=4, seed=3)
-    report = cl.classification_report(probs, labels)
-    assert report == {"accuracy": cl.accuracy(probs, labels), "ece": cl.expected_calibration_error(probs, labels),
-                      "log_loss": cl.log_loss(probs, labels), "brier": cl.brier_score(probs, labels)}
+    report = cl.metrics.classification_report(probs, labels)
+    assert report == {"accuracy": cl.metrics.accuracy(probs, labels), "ece": cl.metrics.expected_calibration_error(probs, labels),
+                      "log_loss": cl.metrics.log_loss(probs, labels), "brier": cl.metrics.brier_score(probs, labels)}
     with pytest.raises(ValueError, match="probs"):
-        cl.classification_report(probs * 2, labels)
+        cl.metrics.classification_report(probs * 2, labels)
 
 
 def test_per_class_recall_and_balanced_accuracy():

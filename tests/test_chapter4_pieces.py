@@ -72,21 +72,21 @@ def test_fit_scaled_predicts_in_target_units_and_saves_its_preprocessing():
     x, y = cl.make_dish_dataset(300, image_size=16, seed=0)
     torch.manual_seed(0)
     model, hist = cl.fit_scaled(cl.SmallCNN(16, 1, width=4), (x, y), (x[:50], y[:50]), epochs=3, progress=False)
-    assert isinstance(model, cl.ScaledModel) and hist.epochs == 3 and len(hist.val_loss) == 3
+    assert isinstance(model, cl.models.ScaledModel) and hist.epochs == 3 and len(hist.val_loss) == 3
     pred = cl.predict(model, x)
     assert 100 < float(pred.mean()) < 330  # concentration units, not standardised ones
     state = model.state_dict()
     assert {"y_mean", "y_std", "core.0.mean", "core.0.std"} <= set(state)
     assert torch.allclose(state["core.0.mean"].flatten(), x.mean(dim=(0, 2, 3)))
-    again = cl.ScaledModel(cl.SmallCNN(16, 1, width=4), cl.Standardizer().fit(x[:10]), cl.Standardizer().fit(y[:10]))
+    again = cl.models.ScaledModel(cl.SmallCNN(16, 1, width=4), cl.Standardizer().fit(x[:10]), cl.Standardizer().fit(y[:10]))
     again.load_state_dict(state)
     assert torch.allclose(cl.predict(again, x), pred)
     with pytest.raises(ValueError, match="N, k"):
         cl.fit_scaled(cl.SmallCNN(16, 1, width=4), (x, y[:, 0]), epochs=1, progress=False)
     with pytest.raises(TypeError, match="Standardizer"):
-        cl.ScaledModel(nn.Linear(1, 1), "mean", cl.Standardizer())
+        cl.models.ScaledModel(nn.Linear(1, 1), "mean", cl.Standardizer())
     with pytest.raises(ValueError, match="not fitted"):
-        cl.ScaledModel(nn.Linear(1, 1), cl.Standardizer().fit(x), cl.Standardizer())
+        cl.models.ScaledModel(nn.Linear(1, 1), cl.Standardizer().fit(x), cl.Standardizer())
 
 
 def test_fit_scaled_gives_target_aware_augmentations_targets_in_their_units():
@@ -133,34 +133,34 @@ def test_invariance_error_is_zero_for_the_invariant_model_only():
 
 def test_equivalent_size_interpolates_on_log_axes():
     sizes, errors = [100, 1000, 10000], [100.0, 10.0, 1.0]
-    assert math.isclose(cl.equivalent_size(sizes, errors, 10.0), 1000.0)
-    assert math.isclose(cl.equivalent_size(sizes, errors, math.sqrt(10) * 1.0), math.sqrt(1000 * 10000))
-    assert cl.equivalent_size(sizes, errors, 0.5) == math.inf
-    assert cl.equivalent_size(sizes, errors, 500.0) == 100
+    assert math.isclose(cl.metrics.equivalent_size(sizes, errors, 10.0), 1000.0)
+    assert math.isclose(cl.metrics.equivalent_size(sizes, errors, math.sqrt(10) * 1.0), math.sqrt(1000 * 10000))
+    assert cl.metrics.equivalent_size(sizes, errors, 0.5) == math.inf
+    assert cl.metrics.equivalent_size(sizes, errors, 500.0) == 100
     with pytest.raises(ValueError, match="same length"):
-        cl.equivalent_size([1, 2], [1.0], 1.0)
+        cl.metrics.equivalent_size([1, 2], [1.0], 1.0)
     with pytest.raises(ValueError, match="increasing"):
-        cl.equivalent_size([2, 1], [2.0, 1.0], 1.0)
+        cl.metrics.equivalent_size([2, 1], [2.0, 1.0], 1.0)
     with pytest.raises(ValueError, match="score"):
-        cl.equivalent_size([1, 2], [2.0, 1.0], float("nan"))
+        cl.metrics.equivalent_size([1, 2], [2.0, 1.0], float("nan"))
     with pytest.raises(ValueError, match="sizes"):
-        cl.equivalent_size([[1, 2]], [[2.0, 1.0]], 1.0)
+        cl.metrics.equivalent_size([[1, 2]], [[2.0, 1.0]], 1.0)
 
 
 def test_method_comparison_and_size_curves_plots():
-    ax = cl.plot_method_comparison({"plain": [3.0, 4.0], "aug": [1.0]}, reference="plain")
+    ax = cl.plots.plot_method_comparison({"plain": [3.0, 4.0], "aug": [1.0]}, reference="plain")
     assert ax.get_ylabel() == "test MSE" and ax.get_title() and ax.get_xlabel() == "method"
     assert len(ax.patches) == 2 and ax.get_legend() is not None
-    ax = cl.plot_size_curves([100, 200], {"a": [3.0, 2.0], "b": [2.0, 1.0]})
+    ax = cl.plots.plot_size_curves([100, 200], {"a": [3.0, 2.0], "b": [2.0, 1.0]})
     assert ax.get_xscale() == "log" and len(ax.lines) == 2 and ax.get_xlabel() == "training images"
     plt.close("all")
     with pytest.raises(ValueError, match="results"):
-        cl.plot_method_comparison({})
+        cl.plots.plot_method_comparison({})
     with pytest.raises(ValueError, match="finite"):
-        cl.plot_method_comparison({"a": [float("nan")]})
+        cl.plots.plot_method_comparison({"a": [float("nan")]})
     with pytest.raises(ValueError, match="reference"):
-        cl.plot_method_comparison({"a": [1.0]}, reference="b")
+        cl.plots.plot_method_comparison({"a": [1.0]}, reference="b")
     with pytest.raises(ValueError, match="one value per size"):
-        cl.plot_size_curves([100, 200], {"a": [1.0]})
+        cl.plots.plot_size_curves([100, 200], {"a": [1.0]})
     with pytest.raises(ValueError, match="sizes"):
-        cl.plot_size_curves([100], {"a": [1.0]})
+        cl.plots.plot_size_curves([100], {"a": [1.0]})

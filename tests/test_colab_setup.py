@@ -14,6 +14,7 @@ import sysconfig
 import venv
 from pathlib import Path
 
+import pytest
 from notebook_utils import NOTEBOOKS, ROOT
 
 
@@ -24,6 +25,7 @@ def _setup_source() -> str:
     return "".join(cell["source"])
 
 
+@pytest.mark.slow
 def test_setup_cell_installs_course_lib_in_a_fresh_environment(tmp_path):
     env_dir = tmp_path / "fresh"
     venv.EnvBuilder(with_pip=True).create(env_dir)

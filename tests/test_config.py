@@ -9,7 +9,7 @@ import course_lib as cl
 
 def test_get_device_default_is_available(monkeypatch):
     monkeypatch.delenv("COURSE_DEVICE", raising=False)
-    dev = cl.get_device()
+    dev = cl.config.get_device()
     expected = "cuda" if torch.cuda.is_available() else dev.type
     assert dev.type == expected
     if not torch.cuda.is_available() and not torch.backends.mps.is_available():
@@ -17,68 +17,70 @@ def test_get_device_default_is_available(monkeypatch):
 
 
 def test_get_device_override_and_env(monkeypatch):
-    assert cl.get_device("cpu") == torch.device("cpu")
+    assert cl.config.get_device("cpu") == torch.device("cpu")
     monkeypatch.setenv("COURSE_DEVICE", "cpu")
-    assert cl.get_device().type == "cpu"
+    assert cl.config.get_device().type == "cpu"
 
 
 @pytest.mark.parametrize("bad", ["tpu", "gpu", ""])
 def test_get_device_unknown_name(bad):
     with pytest.raises(ValueError, match="device"):
-        cl.get_device(bad or "nope")
+        cl.config.get_device(bad or "nope")
 
 
 def test_get_device_type_error():
     with pytest.raises(TypeError, match="device"):
-        cl.get_device(3)
+        cl.config.get_device(3)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_get_device_unavailable_cuda():
     with pytest.raises(ValueError, match="cuda"):
-        cl.get_device("cuda")
+        cl.config.get_device("cuda")
 
 
 def test_get_size(monkeypatch):
     monkeypatch.delenv("COURSE_SIZE", raising=False)
-    assert cl.get_size(device="cpu") == "fast"
+    assert cl.config.get_size(device="cpu") == "fast"
     assert cl.config.FULL_VERIFIED_ON == ()  # no GPU run of the full size recorded: fast everywhere
     monkeypatch.setattr(cl.config, "FULL_VERIFIED_ON", ("cpu",))
-    assert cl.get_size(device="cpu") == "full"
+    assert cl.config.get_size(device="cpu") == "full"
     monkeypatch.setattr(cl.config, "FULL_VERIFIED_ON", ())
-    assert cl.get_size("FULL") == "full"
+    assert cl.config.get_size("FULL") == "full"
     monkeypatch.setenv("COURSE_SIZE", "full")
-    assert cl.get_size() == "full"
+    assert cl.config.get_size() == "full"
     with pytest.raises(ValueError, match="size"):
-        cl.get_size("medium")
+        cl.config.get_size("medium")
     with pytest.raises(TypeError, match="size"):
-        cl.get_size(1)
+        cl.config.get_size(1)
 
 
-def test_pick():
-    assert cl.pick(1, 2, "fast") == 1
-    assert cl.pick(1, 2, "full") == 2
+def test_pick_follows_the_size_setup_chose(monkeypatch):
+    monkeypatch.setenv("COURSE_SIZE", "full")
+    assert cl.setup(size="fast", verbose=False).pick(1, 2) == 1  # the argument wins over the environment
+    assert cl.setup(verbose=False).pick(1, 2) == 2
+    assert not hasattr(cl, "pick") and not hasattr(cl.config, "pick")  # one pick: cfg.pick
 
 
 def test_get_seed(monkeypatch):
     monkeypatch.delenv("COURSE_SEED", raising=False)
-    assert cl.get_seed() == 0
+    assert cl.config.get_seed() == 0
     monkeypatch.setenv("COURSE_SEED", "7")
-    assert cl.get_seed() == 7
-    assert cl.get_seed(3) == 3
+    assert cl.config.get_seed() == 7
+    assert cl.config.get_seed(3) == 3
     monkeypatch.setenv("COURSE_SEED", "abc")
     with pytest.raises(ValueError, match="COURSE_SEED"):
-        cl.get_seed()
+        cl.config.get_seed()
     with pytest.raises(ValueError, match="seed"):
-        cl.get_seed(-1)
+        cl.config.get_seed(-1)
     with pytest.raises(TypeError, match="seed"):
-        cl.get_seed(1.5)
+        cl.config.get_seed(1.5)
 
 
 def test_set_seed_reproduces_all_generators():
-    cl.set_seed(5)
+    cl.config.set_seed(5)
     a = (random.random(), np.random.rand(), torch.rand(1).item())
-    cl.set_seed(5)
+    cl.config.set_seed(5)
     b = (random.random(), np.random.rand(), torch.rand(1).item())
     assert a == b
 

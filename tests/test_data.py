@@ -54,14 +54,14 @@ def test_dishes_label_noise_changes_targets_only():
 
 
 def test_make_dataset_by_name():
-    x, y = cl.make_dataset("boxes", 10, image_size=16, seed=0)
+    x, y = cl.data.make_dataset("boxes", 10, image_size=16, seed=0)
     assert torch.equal(x, cl.make_box_dataset(10, image_size=16, seed=0)[0])
-    x, y = cl.make_dataset("dishes", 10, image_size=16, seed=0)
+    x, y = cl.data.make_dataset("dishes", 10, image_size=16, seed=0)
     assert y.shape == (10, 1)
     with pytest.raises(ValueError, match="name"):
-        cl.make_dataset("cats", 10)
+        cl.data.make_dataset("cats", 10)
     with pytest.raises(TypeError, match="name"):
-        cl.make_dataset(None, 10)
+        cl.data.make_dataset(None, 10)
 
 
 @pytest.mark.parametrize("maker", [cl.make_box_dataset, cl.make_dish_dataset])
@@ -153,17 +153,17 @@ def test_boxes_background_and_origin():
 
 
 def test_simulate_best_predictor():
-    best, target = cl.simulate_best_predictor(100_000, noise_std=1.0, seed=0)
+    best, target = cl.data.simulate_best_predictor(100_000, noise_std=1.0, seed=0)
     assert best.shape == target.shape == (100_000,)
     assert cl.r2(best, target) == pytest.approx(0.5, abs=0.01)
-    again = cl.simulate_best_predictor(100_000, noise_std=1.0, seed=0)
+    again = cl.data.simulate_best_predictor(100_000, noise_std=1.0, seed=0)
     assert torch.equal(again[1], target)
     with pytest.raises(ValueError, match="noise_std"):
-        cl.simulate_best_predictor(10, noise_std=-1.0)
+        cl.data.simulate_best_predictor(10, noise_std=-1.0)
     with pytest.raises(ValueError, match="signal_std"):
-        cl.simulate_best_predictor(10, noise_std=1.0, signal_std=0.0)
+        cl.data.simulate_best_predictor(10, noise_std=1.0, signal_std=0.0)
     with pytest.raises(ValueError, match="n must be"):
-        cl.simulate_best_predictor(0, noise_std=1.0)
+        cl.data.simulate_best_predictor(0, noise_std=1.0)
 
 
 @pytest.mark.parametrize("kwargs, sums", [
@@ -195,7 +195,9 @@ def test_dish_pixels_are_pinned(kwargs, sums):
     updates these sums, after re-checking every chapter's seeds.)"""
     x, y = cl.make_dish_dataset(300, image_size=24, seed=5, **kwargs)
     got = (float(x.double().sum()), float(y.double().sum()), float((x.double() ** 2).sum()))
-    assert got == pytest.approx(sums, rel=1e-9)
+    # float32 pixels summed in float64: rounding differs between machines by far less than 1e-6,
+    # while any change of the generator moves these sums by far more.
+    assert got == pytest.approx(sums, rel=1e-6)
 
 
 @pytest.mark.parametrize("std", [3.0, 6.0, 12.0])

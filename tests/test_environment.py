@@ -44,6 +44,13 @@ def test_make_test_runs_the_fast_size():
     assert "COURSE_SIZE=fast $(BIN)/python -m pytest" in recipe
 
 
+def test_the_lower_bounds_have_their_own_command():
+    """It builds a second environment (minutes): `make lowerbounds`, not part of `make test`."""
+    makefile = (ROOT / "Makefile").read_text()
+    assert '-m "not lowerbounds"' in makefile.split("\ntest:")[1].split("\n\n")[0]
+    assert "-m lowerbounds" in makefile.split("\nlowerbounds:")[1].split("\n\n")[0]
+
+
 def test_lower_bounds_are_the_colab_like_versions_tested_below():
     deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     bounds = dict(re.fullmatch(r"([a-z]+)>=([\d.]+)", d).groups() for d in deps)
@@ -51,7 +58,7 @@ def test_lower_bounds_are_the_colab_like_versions_tested_below():
         {"numpy": "1.26", "matplotlib": "3.8", "ipywidgets": "7.7"}
 
 
-@pytest.mark.slow
+@pytest.mark.lowerbounds
 def test_library_and_a_chapter_on_the_lower_bounds(tmp_path):
     """numpy 1.26, matplotlib 3.8, ipywidgets 7.7 installed first (as Colab ships them); installing
     the library must replace none of them; then the library's unit tests and chapter 1 pass."""

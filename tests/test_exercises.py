@@ -19,7 +19,7 @@ SOLUTIONS = {
     "04.2": dict(cl.exercises.INVARIANCE_ANSWERS),
     "04.3": lambda m, x: (m.eval(), torch.stack([m(torch.rot90(x, k, dims=(-2, -1))) for k in range(4)]).mean(0))[1],
     "05.1": lambda p, y: float(((p - torch.nn.functional.one_hot(y, p.shape[1])) ** 2).sum(1).mean()),
-    "05.2": lambda m, s, y, lv: float(((y - m).abs() <= cl.gaussian_quantile(0.5 + lv / 2) * s).float().mean()),
+    "05.2": lambda m, s, y, lv: float(((y - m).abs() <= cl.metrics.gaussian_quantile(0.5 + lv / 2) * s).float().mean()),
     "05.3": dict(cl.exercises.REMEDY_ANSWERS),
 }
 WRONG = {
@@ -36,7 +36,7 @@ WRONG = {
     "04.2": {**cl.exercises.INVARIANCE_ANSWERS, "box x-centre": True},
     "04.3": lambda m, x: m(x),
     "05.1": lambda p, y: float(((p - torch.nn.functional.one_hot(y, p.shape[1])) ** 2).mean()),
-    "05.2": lambda m, s, y, lv: float(((y - m).abs() <= cl.gaussian_quantile(lv) * s).float().mean()),
+    "05.2": lambda m, s, y, lv: float(((y - m).abs() <= cl.metrics.gaussian_quantile(lv) * s).float().mean()),
     "05.3": {**cl.exercises.REMEDY_ANSWERS, "test photos taken under a brighter lamp": "A"},
 }
 

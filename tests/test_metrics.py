@@ -11,7 +11,7 @@ def test_basic_metrics_known_values():
     y = torch.tensor([1.0, 2.0, 3.0, 4.0])
     p = torch.tensor([1.0, 2.0, 3.0, 6.0])
     assert cl.mse(p, y) == pytest.approx(1.0)
-    assert cl.mae(p, y) == pytest.approx(0.5)
+    assert cl.metrics.mae(p, y) == pytest.approx(0.5)
     assert cl.baseline_mse(y) == pytest.approx(1.25)
     assert cl.r2(p, y) == pytest.approx(1 - 1.0 / 1.25)
     assert cl.r2(y, y) == pytest.approx(1.0)
@@ -35,7 +35,7 @@ def test_linear_fit_recovers_line_and_interval():
     g = torch.Generator().manual_seed(0)
     x = torch.rand(2000, generator=g)
     y = 3 * x + 1 + 0.1 * torch.randn(2000, generator=g)
-    fit = cl.linear_fit(x, y)
+    fit = cl.metrics.linear_fit(x, y)
     assert fit["slope"] == pytest.approx(3, abs=0.05)
     assert fit["intercept"] == pytest.approx(1, abs=0.03)
     assert 0 < fit["slope_ci"] < 0.05
@@ -55,24 +55,24 @@ def test_slope_report_shrunk_predictor():
 
 def test_regression_report_keys_and_values():
     y = torch.arange(10.0)[:, None]
-    rep = cl.regression_report(y * 0.9 + 0.5, y)
+    rep = cl.metrics.regression_report(y * 0.9 + 0.5, y)
     for key in ["mse", "mae", "r2", "baseline_mse", "spread_ratio", "pred_on_target_slope",
                 "pred_on_target_intercept", "target_on_pred_slope", "target_on_pred_intercept"]:
         assert key in rep
     assert rep["pred_on_target_slope"] == pytest.approx(0.9)
     assert rep["spread_ratio"] == pytest.approx(0.9)
-    const = cl.regression_report(torch.full((10, 1), 3.0), y)
+    const = cl.metrics.regression_report(torch.full((10, 1), 3.0), y)
     assert const["pred_on_target_slope"] == 0 and const["pred_on_target_intercept"] == pytest.approx(3.0)
     assert const["target_on_pred_slope"] is None and const["target_on_pred_intercept"] is None
     assert const["spread_ratio"] == 0
-    assert "undefined" in cl.format_report(const) and "nan" not in cl.format_report(const)
-    text = cl.format_report(rep)
+    assert "undefined" in cl.metrics.format_report(const) and "nan" not in cl.metrics.format_report(const)
+    text = cl.metrics.format_report(rep)
     assert "r2" in text and len(text.splitlines()) == len(rep)
     with pytest.raises(TypeError, match="report"):
-        cl.format_report([1])
+        cl.metrics.format_report([1])
 
 
-@pytest.mark.parametrize("fn", [cl.mse, cl.mae, cl.r2, cl.regression_report, cl.slope_report, cl.linear_fit])
+@pytest.mark.parametrize("fn", [cl.mse, cl.metrics.mae, cl.r2, cl.metrics.regression_report, cl.slope_report, cl.metrics.linear_fit])
 def test_bad_inputs(fn):
     y = torch.arange(6.0)
     with pytest.raises(ValueError, match="same shape"):
@@ -93,25 +93,25 @@ def test_undefined_cases():
     with pytest.raises(ValueError, match="constant"):
         cl.r2(torch.arange(3.0), torch.ones(3))
     with pytest.raises(ValueError, match="constant"):
-        cl.linear_fit(torch.ones(5), torch.arange(5.0))
+        cl.metrics.linear_fit(torch.ones(5), torch.arange(5.0))
     with pytest.raises(ValueError, match="at least 3"):
-        cl.linear_fit(torch.arange(2.0), torch.arange(2.0))
+        cl.metrics.linear_fit(torch.arange(2.0), torch.arange(2.0))
     with pytest.raises(TypeError, match="target"):
         cl.baseline_mse(None)
 
 
 def test_binned_means():
     y = torch.arange(100.0)
-    mp, my, counts = cl.binned_means(y, y, bins=5)
+    mp, my, counts = cl.metrics.binned_means(y, y, bins=5)
     assert torch.allclose(mp, my) and counts.sum() == 100 and len(mp) == 5
-    mp, my, _ = cl.binned_means(2 * y, y, bins=4)
+    mp, my, _ = cl.metrics.binned_means(2 * y, y, bins=4)
     assert torch.allclose(mp, 2 * my)
     with pytest.raises(ValueError, match="bins"):
-        cl.binned_means(y, y, bins=0)
+        cl.metrics.binned_means(y, y, bins=0)
     with pytest.raises(ValueError, match="bins"):
-        cl.binned_means(y, y, bins=101)
+        cl.metrics.binned_means(y, y, bins=101)
     with pytest.raises(ValueError, match="one output"):
-        cl.binned_means(torch.zeros(5, 2), torch.zeros(5, 2))
+        cl.metrics.binned_means(torch.zeros(5, 2), torch.zeros(5, 2))
 
 
 def test_claim_holds_fails_and_logs_margins(tmp_path, monkeypatch):

@@ -5,7 +5,7 @@ import course_lib as cl
 
 
 def test_keras_box_cnn_matches_the_question():
-    m = cl.KerasBoxCNN(image_size=32)
+    m = cl.models.KerasBoxCNN(image_size=32)
     convs = [c for c in m.modules() if isinstance(c, torch.nn.Conv2d)]
     assert [c.out_channels for c in convs] == [32, 64, 128]
     assert all(c.kernel_size == (5, 5) and c.stride == (2, 2) for c in convs)
@@ -13,10 +13,10 @@ def test_keras_box_cnn_matches_the_question():
     assert [c.out_features for c in linears] == [100, 2]
     assert all(float(c.bias.detach().abs().sum()) == 0 for c in convs + linears)
     assert m(torch.zeros(4, 3, 32, 32)).shape == (4, 2)
-    wide = cl.KerasBoxCNN(image_size=16, hidden=400)
-    assert cl.output_layer(wide).in_features == 400
+    wide = cl.models.KerasBoxCNN(image_size=16, hidden=400)
+    assert cl.models.output_layer(wide).in_features == 400
     with pytest.raises(ValueError, match="hidden"):
-        cl.KerasBoxCNN(hidden=0)
+        cl.models.KerasBoxCNN(hidden=0)
 
 
 @pytest.mark.parametrize("pool", ["flatten", "avg"])
@@ -32,7 +32,7 @@ def test_model_bad_arguments():
     with pytest.raises(ValueError, match="pool"):
         cl.SmallCNN(pool="max")
     with pytest.raises(ValueError, match="n_outputs"):
-        cl.KerasBoxCNN(n_outputs=0)
+        cl.models.KerasBoxCNN(n_outputs=0)
     with pytest.raises(ValueError, match="dropout"):
         cl.SmallCNN(dropout=1.5)
     with pytest.raises(TypeError, match="width"):
@@ -42,16 +42,16 @@ def test_model_bad_arguments():
 def test_init_output_bias_and_output_layer():
     m = cl.SmallCNN(image_size=16, n_outputs=2, width=4)
     cl.init_output_bias(m, torch.tensor([3.0, -1.0]))
-    assert torch.equal(cl.output_layer(m).bias.detach(), torch.tensor([3.0, -1.0]))
+    assert torch.equal(cl.models.output_layer(m).bias.detach(), torch.tensor([3.0, -1.0]))
     cl.init_output_bias(m, 5.0)
-    assert torch.equal(cl.output_layer(m).bias.detach(), torch.tensor([5.0, 5.0]))
+    assert torch.equal(cl.models.output_layer(m).bias.detach(), torch.tensor([5.0, 5.0]))
     with pytest.raises(ValueError, match="entries"):
         cl.init_output_bias(m, torch.zeros(3))
     with pytest.raises(ValueError, match="NaN"):
         cl.init_output_bias(m, float("nan"))
     with pytest.raises(ValueError, match="Linear"):
-        cl.output_layer(torch.nn.ReLU())
+        cl.models.output_layer(torch.nn.ReLU())
     with pytest.raises(TypeError, match="model"):
-        cl.output_layer("model")
+        cl.models.output_layer("model")
     with pytest.raises(TypeError, match="model"):
         cl.count_parameters(None)

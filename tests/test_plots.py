@@ -20,21 +20,21 @@ def test_pred_vs_target_has_identity_and_fit_lines():
 
 def test_residuals_and_columns():
     y = torch.stack([torch.arange(10.0), torch.arange(10.0) * 2], dim=1)
-    ax = cl.plot_residuals(y + 1, y, column=1)
+    ax = cl.plots.plot_residuals(y + 1, y, column=1)
     assert _labels_and_title(ax)
     with pytest.raises(ValueError, match="column"):
-        cl.plot_residuals(y, y, column=2)
+        cl.plots.plot_residuals(y, y, column=2)
     with pytest.raises(ValueError, match="same shape"):
         cl.plot_pred_vs_target(y[:, 0], y)
     plt.close("all")
 
 
 def test_learning_curves():
-    h = cl.History(train_loss=[1.0, 0.5], val_loss=[1.1, 0.6])
+    h = cl.train.History(train_loss=[1.0, 0.5], val_loss=[1.1, 0.6])
     ax = cl.plot_learning_curves(h, baseline=1.0)
     assert _labels_and_title(ax) and len(ax.get_lines()) == 3
     with pytest.raises(ValueError, match="empty"):
-        cl.plot_learning_curves(cl.History())
+        cl.plot_learning_curves(cl.train.History())
     with pytest.raises(TypeError, match="history"):
         cl.plot_learning_curves({"train_loss": [1]})
     plt.close("all")
@@ -54,20 +54,20 @@ def test_show_images():
 
 def test_binned_means_plot():
     y = torch.arange(50.0)
-    ax = cl.plot_binned_means(y + 1, y, bins=5, label="c")
+    ax = cl.plots.plot_binned_means(y + 1, y, bins=5, label="c")
     assert _labels_and_title(ax) and len(ax.get_lines()) == 2
     plt.close("all")
 
 
 def test_noise_panel_and_sweep():
-    ax = cl.plot_noise_panel(1.0, n=500)
+    ax = cl.plots.plot_noise_panel(1.0, n=500)
     assert _labels_and_title(ax) and "R² 0.5" in ax.get_title()
-    fig = cl.plot_noise_sweep((0.5, 1.0, 2.0), n=300)
+    fig = cl.plots.plot_noise_sweep((0.5, 1.0, 2.0), n=300)
     assert len(fig.axes) == 3 and all(_labels_and_title(a) for a in fig.axes)
     with pytest.raises(ValueError, match="noise_stds"):
-        cl.plot_noise_sweep(())
+        cl.plots.plot_noise_sweep(())
     with pytest.raises(ValueError, match="noise_std"):
-        cl.plot_noise_panel(-1.0)
+        cl.plots.plot_noise_panel(-1.0)
     plt.close("all")
 
 

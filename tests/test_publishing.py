@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import yaml
 from notebook_utils import ROOT
 
@@ -47,3 +48,19 @@ def test_site_address_is_written_in_one_place():
     holders = [f for f in tracked if not f.endswith((".ipynb", ".png")) and (ROOT / f).is_file()
                and url.rstrip("/") in (ROOT / f).read_text(errors="ignore")]
     assert holders == ["_config.yml"], holders
+
+
+def test_workflow_tags_the_version_the_setup_cell_installs():
+    import re
+
+    flow = yaml.safe_load(WORKFLOW.read_text())
+    script = "\n".join(s.get("run", "") for s in flow["jobs"]["tag"]["steps"])
+    pattern = re.search(r"sed -n '(.*)' course_lib/__init__.py", script).group(1)
+    version = subprocess.run(["sed", "-n", pattern, "course_lib/__init__.py"], capture_output=True, text=True,
+                             cwd=ROOT).stdout.strip()
+    import course_lib
+
+    assert version == course_lib.__version__
+    assert "git push origin" in script and flow["permissions"]["contents"] == "write"
+    setup = "".join(nbformat.read(p, as_version=4).cells[1].source for p in sorted((ROOT / "notebooks").glob("*.ipynb")))
+    assert setup.count(f".git@v{version}\"") == len(list((ROOT / "notebooks").glob("*.ipynb")))

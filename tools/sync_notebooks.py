@@ -27,8 +27,8 @@ import os
 import subprocess
 import sys
 
-if importlib.util.find_spec("course_lib") is None:
-    source = os.environ.get("COURSE_LIB_SOURCE", "git+{url}.git")
+if importlib.util.find_spec("course_lib") is None:  # the library at this notebook's version
+    source = os.environ.get("COURSE_LIB_SOURCE", "git+{url}.git@v{version}")
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", source], check=True)
 
 import course_lib as cl
@@ -48,13 +48,21 @@ def repository() -> tuple[str, str]:
     return repo["url"].rstrip("/"), repo.get("branch", "main")
 
 
+def library_version() -> str:
+    """``course_lib.__version__``, read from the source (the one place it is written)."""
+    import re
+
+    text = (ROOT / "course_lib" / "__init__.py").read_text()
+    return re.search(r'^__version__ = "([^"]+)"', text, re.M).group(1)
+
+
 def expected_head(name: str) -> list[nbformat.NotebookNode]:
     """The badge cell and setup cell that notebook ``name`` must start with."""
     url, branch = repository()
     slug = url.split("github.com/")[-1]
     badge = nbformat.v4.new_markdown_cell(BADGE_TEMPLATE.format(slug=slug, branch=branch, name=name))
     badge.metadata["tags"] = ["colab-badge", "remove-cell"]
-    setup = nbformat.v4.new_code_cell(SETUP_TEMPLATE.format(url=url))
+    setup = nbformat.v4.new_code_cell(SETUP_TEMPLATE.format(url=url, version=library_version()))
     setup.metadata["tags"] = ["setup"]
     return [badge, setup]
 

@@ -1,0 +1,132 @@
+"""Every chapter, executed once (tools/execute_chapters.py): its claims hold, the claim outputs
+match the stored ones, and its student version runs with every exercise reported "not yet".
+
+The same executions feed the book build (tests/conftest.py: ``built_book``), which then executes
+nothing itself.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import textwrap
+
+import nbformat
+import pytest
+from notebook_utils import NOTEBOOKS, ROOT, executed_chapter, tags
+
+spec = importlib.util.spec_from_file_location("execute_chapters", ROOT / "tools" / "execute_chapters.py")
+execute_chapters = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(execute_chapters)
+
+IDS = [p.name for p in NOTEBOOKS]
+
+
+def _text(cell: dict) -> str:
+    """The text a cell printed: its streams and plain-text results, joined."""
+    parts = []
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "stream":
+            parts.append("".join(out.get("text", "")))
+        elif "text/plain" in out.get("data", {}):
+            parts.append("".join(out["data"]["text/plain"]))
+    return "".join(parts)
+
+
+def checked_output_changes(stored: nbformat.NotebookNode, executed: nbformat.NotebookNode) -> list[str]:
+    """For every cell tagged ``nbval-check-output``, a message when the executed output differs
+    from the stored one (the claim sentences, as nbval compares them)."""
+    if len(stored.cells) != len(executed.cells):
+        return [f"{len(executed.cells)} executed cells for {len(stored.cells)} stored ones"]
+    changes = []
+    for i, (old, new) in enumerate(zip(stored.cells, executed.cells, strict=True)):
+        if old.cell_type == "code" and "nbval-check-output" in tags(old) and _text(old) != _text(new):
+            changes.append(f"cell {i}: stored {_text(old)!r}, now {_text(new)!r}")
+    return changes
+
+
+def errors(cells: list) -> list[dict]:
+    """The error outputs of some executed cells."""
+    return [o for c in cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_chapter_runs_and_its_claims_hold(path):
+    summary, executed, _ = executed_chapter(path)
+    assert summary["error"] is None, f"{path.name} failed:\n{summary['error']}"
+    stored = nbformat.read(path, as_version=4)
+    assert not checked_output_changes(stored, executed), checked_output_changes(stored, executed)
+    unexpected = [o for c in executed.cells if c.cell_type == "code" and "raises-exception" not in tags(c)
+                  for o in c.get("outputs", []) if o.output_type == "error"]
+    assert not unexpected
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_student_version_runs_with_every_exercise_open(path):
+    summary, _, student = executed_chapter(path)
+    assert summary["error"] is None, f"{path.name} failed:\n{summary['error']}"
+    assert all(e.ename == "NotImplementedError" for e in errors(student)), errors(student)
+    checks = "".join(o.get("text", "") for c in student for o in c.get("outputs", []) if o.output_type == "stream")
+    assert checks.count("✗ not yet") >= 3 and "✓ right" not in checks
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_exercise_tail_is_only_exercises(path):
+    """The student run restarts at the first solution cell; that is only sound if every code cell
+    from there on is an exercise (a solution or its check) and the same in both versions before."""
+    nb = nbformat.read(path, as_version=4)
+    start = execute_chapters.first_solution_cell(nb)
+    for cell in nb.cells[start:]:
+        if cell.cell_type == "code":
+            assert execute_chapters.BEGIN in cell.source or "check(" in cell.source, cell.source[:80]
+    student = execute_chapters.student_version(nb)
+    assert [c.source for c in student.cells[:start]] == [c.source for c in nb.cells[:start]]
+
+
+def _tiny(tmp_path, claim: str, stored: str, answer: str = "return 1", last: str = "print(x)"):
+    """A two-part notebook: a claim cell (stored output ``stored``) and one exercise."""
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    claim_cell = nbformat.v4.new_code_cell(textwrap.dedent(claim), metadata={"tags": ["nbval-check-output"]})
+    claim_cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=stored)]
+    solution = f"def f():\n    ### BEGIN SOLUTION\n    {answer}\n    ### END SOLUTION"
+    check = "try:\n    print('✓ right' if f() == 1 else '✗ wrong')\nexcept NotImplementedError:\n    print('✗ not yet')"
+    nb.cells = [nbformat.v4.new_code_cell("x = 1"), claim_cell, nbformat.v4.new_code_cell(solution),
+                nbformat.v4.new_code_cell(check), nbformat.v4.new_code_cell(last)]
+    path = tmp_path / "tiny.ipynb"
+    nbformat.write(nb, path)
+    summary = execute_chapters.execute_chapter(path, tmp_path / "out", cache_dir=None, timeout=120)
+    executed = nbformat.read(tmp_path / "out" / "tiny.ipynb", as_version=4)
+    student = nbformat.read(tmp_path / "out" / "tiny.student.ipynb", as_version=4)
+    return summary, nbformat.read(path, as_version=4), executed, student
+
+
+def test_executor_passes_a_true_claim_and_runs_the_student_tail(tmp_path):
+    summary, stored, executed, student = _tiny(tmp_path, "assert x == 1\nprint('claim holds')", "claim holds\n")
+    assert summary["error"] is None and not checked_output_changes(stored, executed)
+    assert [c.execution_count for c in executed.cells] == [1, 2, 3, 4, 5]
+    assert _text(executed.cells[3]) == "✓ right\n"  # the teacher's solution
+    assert [_text(c) for c in student.cells] == ["", "✗ not yet\n", "1\n"]
+
+
+def test_executor_fails_on_a_false_claim(tmp_path):
+    summary, *_ = _tiny(tmp_path, "assert x == 2, 'claim broken'\nprint('claim holds')", "claim holds\n")
+    assert summary["error"] is not None and "claim broken" in summary["error"]
+    assert json.loads((tmp_path / "out" / "tiny.json").read_text())["error"] == summary["error"]
+
+
+def test_a_changed_claim_output_is_reported(tmp_path):
+    summary, stored, executed, _ = _tiny(tmp_path, "print('claim holds: B')", "claim holds: A\n")
+    assert summary["error"] is None
+    assert checked_output_changes(stored, executed) == ["cell 1: stored 'claim holds: A\\n', now 'claim holds: B\\n'"]
+
+
+def test_the_student_run_cannot_see_the_teachers_exercise_names(tmp_path):
+    """A name that only the teacher's solution defines is gone when the student tail runs."""
+    summary, _, executed, student = _tiny(tmp_path, "print('claim holds')", "claim holds\n",
+                                          answer="global leaked; leaked = 1; return 1",
+                                          last="print('leaked' in globals())")
+    assert summary["error"] is None
+    assert _text(executed.cells[4]) == "True\n" and _text(student.cells[2]) == "False\n"
