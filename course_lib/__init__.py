@@ -29,7 +29,7 @@ from .config import setup
 from .data import Standardizer, make_box_dataset, make_dish_dataset, train_val_split
 from .exercises import check
 from .metrics import baseline_mse, mse, r2, slope_report
-from .models import SmallCNN, VGGLike, count_parameters, init_output_bias, predict
+from .models import SmallCNN, count_parameters, init_output_bias, predict
 from .plots import plot_learning_curves, plot_pred_vs_target, show_images
 from .train import fit, fit_scaled
 
@@ -38,7 +38,6 @@ __version__ = "0.2.0"  # the notebooks install this tag (v0.2.0) on Colab: bump 
 __all__ = [
     "SmallCNN",
     "Standardizer",
-    "VGGLike",
     "augment",
     "baseline_mse",
     "calibration",

@@ -54,8 +54,13 @@ def exercise(exercise_id: str, hint: str) -> Callable[[Checker], Checker]:
 
 def check(exercise_id: str, answer: Any, verbose: bool = True) -> CheckResult:
     """Check ``answer`` to exercise ``exercise_id`` (e.g. ``"01.1"``), print and return the verdict."""
+    if isinstance(exercise_id, str) and exercise_id not in EXERCISES:  # "3.1", as the page numbers it
+        chapter, _, number = exercise_id.partition(".")
+        if chapter.isdigit() and number:
+            exercise_id = f"{int(chapter):02d}.{number}"
     if exercise_id not in EXERCISES:
-        raise ValueError(f"exercise_id must be one of {sorted(EXERCISES)}, got {exercise_id!r}")
+        raise ValueError(f"exercise_id must be one of {sorted(EXERCISES)} (or written as the page numbers them, "
+                         f"e.g. '3.1'), got {exercise_id!r}")
     ex = EXERCISES[exercise_id]
     if answer is None or answer is Ellipsis:
         result = CheckResult(exercise_id, False, f"No answer yet. Hint: {ex.hint}")
@@ -315,3 +320,75 @@ def _check_remedies(answer: Any) -> tuple[bool, str]:
     if wrong:
         return False, f"Not right for: {', '.join(sorted(wrong))}."
     return True, "Each symptom has its remedy: only the first is fixed by the preprocessing alone."
+
+
+# ----- chapter 6 -------------------------------------------------------------------------------
+
+
+@exercise("06.1", "Average the points (sin θ, cos θ) on the circle, then read the direction of the mean point "
+                  "back with atan2(mean sin, mean cos), in degrees modulo 360.")
+def _check_circular_mean(fn: Any) -> tuple[bool, str]:
+    if not callable(fn):
+        return False, f"Expected a function circular_mean(angles_deg), got {type(fn).__name__}."
+    from .heads import angular_error
+
+    gen = torch.Generator().manual_seed(6)
+    cases = [(torch.tensor([359.0, 1.0]), 0.0), (torch.tensor([90.0, 180.0]), 135.0),
+             (torch.tensor([350.0, 10.0, 20.0]), None)]
+    centre = 360 * torch.rand(3, generator=gen)
+    for c in centre:
+        cases.append(((c + 30 * torch.randn(200, generator=gen)) % 360, None))
+    for angles, want in cases:
+        if want is None:
+            rad = torch.deg2rad(angles)
+            want = float(torch.rad2deg(torch.atan2(rad.sin().mean(), rad.cos().mean())) % 360)
+        got = float(fn(angles.clone()))
+        if not math.isfinite(got) or float(angular_error(torch.tensor([got]), torch.tensor([want]))) > 1e-3:
+            if angles.numel() == 2 and abs(got - 180.0) < 1e-3:
+                return False, "The mean of 359° and 1° came out as 180°: that is the arithmetic mean of the numbers."
+            return False, f"For {angles.numel()} angles your mean is {got:.2f}°, the circular mean is {want:.2f}°."
+    return True, "Your circular mean is right, across 0°/360° too."
+
+
+@exercise("06.2", "Softmax the logits over the bins (dim=1), multiply each probability by its bin centre and sum: "
+                  "the expected value, shape (N, 1). The arg-max could only ever answer a centre.")
+def _check_expected_value(fn: Any) -> tuple[bool, str]:
+    if not callable(fn):
+        return False, f"Expected a function expected_value(logits, centres), got {type(fn).__name__}."
+    gen = torch.Generator().manual_seed(7)
+    for n, k in ((5, 3), (40, 10)):
+        logits = 2 * torch.randn(n, k, generator=gen)
+        centres = torch.linspace(80, 350, k)
+        want = logits.softmax(1) @ centres[:, None]
+        got = torch.as_tensor(fn(logits.clone(), centres.clone()), dtype=torch.float32)
+        if got.numel() != n:
+            return False, f"For {n} images your answer has {got.numel()} numbers: one per image."
+        if torch.allclose(got.reshape(-1), centres[logits.argmax(1)]):
+            return False, "That is the centre of the most probable bin (the arg-max), not the expected value."
+        if not torch.allclose(got.reshape(-1), want.reshape(-1), rtol=1e-4, atol=1e-3):
+            return False, f"With {k} bins your expected values differ from the reference."
+    return True, "Your read-out is the expected value over the bins."
+
+
+@exercise("06.3", "For a residual r = y - q_pred the loss is level * r when r >= 0 and (level - 1) * r when "
+                  "r < 0; average over the samples.")
+def _check_pinball(fn: Any) -> tuple[bool, str]:
+    if not callable(fn):
+        return False, f"Expected a function pinball(pred, target, level), got {type(fn).__name__}."
+    from .heads import pinball_loss
+
+    known = [((1.0, 3.0, 0.9), 1.8), ((3.0, 1.0, 0.9), 0.2), ((2.0, 2.0, 0.3), 0.0)]
+    for (p, t, q), want in known:
+        got = float(fn(torch.tensor([p]), torch.tensor([t]), q))
+        if not math.isclose(got, want, abs_tol=1e-5):
+            if math.isclose(got, abs(t - p) / 2, abs_tol=1e-5):
+                return False, f"For pred {p}, target {t} at level {q} you gave half the absolute error: " \
+                              "the level must weigh the two sides differently."
+            return False, f"For pred {p}, target {t} at level {q} your loss is {got:.3f}, expected {want:.3f}."
+    gen = torch.Generator().manual_seed(8)
+    pred, target = torch.randn(100, generator=gen), torch.randn(100, generator=gen)
+    for q in (0.1, 0.5, 0.95):
+        want = float(pinball_loss(pred[:, None], target, [q]))
+        if not math.isclose(float(fn(pred.clone(), target.clone(), q)), want, rel_tol=1e-4):
+            return False, f"On 100 random pairs at level {q} your mean loss differs from the reference."
+    return True, "Your pinball loss matches, for low, middle and high levels."

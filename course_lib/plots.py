@@ -277,3 +277,32 @@ def plot_error_by_range(edges: Sequence[float], errors: dict[str, Sequence[float
     ax.set_title(title)
     ax.legend(fontsize=8)
     return ax
+
+
+def plot_angle_errors(target_deg: Any, errors: dict[str, Any], bins: int = 18, ax: plt.Axes | None = None,
+                      title: str = "Angular error against the true angle") -> plt.Axes:
+    """Mean angular error (degrees) in ``bins`` equal sectors of the true angle, one line per
+    model: a model that regresses degrees as plain numbers shows peaks at 0° and 360°."""
+    t = np.asarray(torch.as_tensor(target_deg, dtype=torch.float64).reshape(-1))
+    if t.size < 2 or not np.isfinite(t).all() or (t < 0).any() or (t >= 360).any():
+        raise ValueError("target_deg must hold two or more finite angles in [0, 360)")
+    if isinstance(bins, bool) or not isinstance(bins, int) or bins < 2:
+        raise ValueError(f"bins must be an integer >= 2, got {bins!r}")
+    if not isinstance(errors, dict) or not errors:
+        raise ValueError("errors must be a non-empty dict {model name: angular errors}")
+    sector = np.minimum((t / 360 * bins).astype(int), bins - 1)
+    centres = (np.arange(bins) + 0.5) * 360 / bins
+    lines = {}
+    for name, err in errors.items():
+        e = np.asarray(torch.as_tensor(err, dtype=torch.float64).reshape(-1))
+        if e.shape != t.shape:
+            raise ValueError(f"errors[{name!r}] must have one error per target ({t.size}), got {e.size}")
+        lines[name] = [float(e[sector == k].mean()) if (sector == k).any() else float("nan") for k in range(bins)]
+    ax = _axes(ax, figsize=(6.0, 4.0))
+    _plot_lines(ax, centres, lines, "errors", "sector")
+    ax.set_xticks(range(0, 361, 60))
+    ax.set_xlabel("true angle (degrees)")
+    ax.set_ylabel("mean angular error (degrees)")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    return ax

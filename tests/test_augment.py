@@ -81,7 +81,7 @@ def test_fit_accepts_augmentations():
 
 def test_d4_invariant_model_is_invariant_and_plain_cnn_is_not():
     torch.manual_seed(0)
-    vgg = cl.VGGLike(image_size=16, n_outputs=1, width=4)
+    vgg = cl.models.VGGLike(image_size=16, n_outputs=1, width=4)
     inv = augment.D4Invariant(vgg.features, vgg.head).eval()
     vgg.eval()
     x = _images(4, 16)
@@ -112,10 +112,10 @@ def test_tta_predict_is_invariant():
 
 
 def test_vgg_like_shapes_and_errors():
-    m = cl.VGGLike(image_size=32, n_outputs=2, width=4)
+    m = cl.models.VGGLike(image_size=32, n_outputs=2, width=4)
     assert m(torch.zeros(2, 3, 32, 32)).shape == (2, 2)
     with pytest.raises(ValueError, match="image_size"):
-        cl.VGGLike(image_size=30)
+        cl.models.VGGLike(image_size=30)
 
 
 def test_dish_colour_cue_off_keeps_targets_and_changes_colour():

@@ -45,3 +45,18 @@ def test_compile_cost_reports_numbers_where_a_compiler_exists():
 def test_chapter_times_refuses_an_unknown_chapter_before_running_any():
     with pytest.raises(SystemExit, match="unknown chapter"):
         bench.chapter_times("fast", names=["99_no_such_chapter"])
+
+
+def test_make_test_ran_once_per_chapter_within_its_budget():
+    """benchmarks/time_make_test.py timed make test in a fresh clone: it passed, every chapter was
+    executed (once: the book build then executes nothing, tests/conftest.py asserts it), and it took
+    at most the chapters' own times plus three minutes."""
+    import json
+
+    from notebook_utils import NOTEBOOKS, ROOT
+
+    record = json.loads((ROOT / "benchmarks" / "make_test_time.json").read_text())
+    assert record["passed"]
+    assert set(record["chapter_seconds"]) == {p.stem for p in NOTEBOOKS}
+    assert record["budget_seconds"] == round(sum(record["chapter_seconds"].values()) + 180)
+    assert record["make_test_seconds"] <= record["budget_seconds"], record

@@ -21,6 +21,9 @@ SOLUTIONS = {
     "05.1": lambda p, y: float(((p - torch.nn.functional.one_hot(y, p.shape[1])) ** 2).sum(1).mean()),
     "05.2": lambda m, s, y, lv: float(((y - m).abs() <= cl.metrics.gaussian_quantile(0.5 + lv / 2) * s).float().mean()),
     "05.3": dict(cl.exercises.REMEDY_ANSWERS),
+    "06.1": lambda a: float(torch.rad2deg(torch.atan2(torch.deg2rad(a).sin().mean(), torch.deg2rad(a).cos().mean())) % 360),
+    "06.2": lambda logits, centres: logits.softmax(1) @ centres[:, None],
+    "06.3": lambda p, t, q: float(torch.maximum(q * (t - p), (q - 1) * (t - p)).mean()),
 }
 WRONG = {
     "01.1": lambda p, y: float(1 - ((y - p) ** 2).sum() / ((y - p.mean()) ** 2).sum()),
@@ -38,6 +41,9 @@ WRONG = {
     "05.1": lambda p, y: float(((p - torch.nn.functional.one_hot(y, p.shape[1])) ** 2).mean()),
     "05.2": lambda m, s, y, lv: float(((y - m).abs() <= cl.metrics.gaussian_quantile(lv) * s).float().mean()),
     "05.3": {**cl.exercises.REMEDY_ANSWERS, "test photos taken under a brighter lamp": "A"},
+    "06.1": lambda a: float(a.mean()),
+    "06.2": lambda logits, centres: centres[logits.argmax(1)][:, None],
+    "06.3": lambda p, t, q: float((t - p).abs().mean() / 2),
 }
 
 
@@ -87,3 +93,17 @@ def test_linear_output_check_explains_each_failure():
     assert "ReLU" in cl.check("02.3", (y.clamp_min(0), y), verbose=False).message
     assert "0.9" in cl.check("02.3", (y * 0.1 + torch.sin(30 * y), y), verbose=False).message
     assert "shapes differ" in cl.check("02.3", (y[:10], y), verbose=False).message
+
+
+def test_check_takes_the_exercise_number_as_the_page_writes_it(capsys):
+    """The page says "Exercise 6.2"; cl.check("6.2", ...) and cl.check("06.2", ...) are the same check."""
+    import torch
+
+    answer = lambda logits, centres: logits.softmax(1) @ centres[:, None]  # noqa: E731
+    assert cl.check("6.2", answer, verbose=False).ok and cl.check("06.2", answer, verbose=False).ok
+    assert cl.check("6.2", answer, verbose=False).exercise == "06.2"
+    with pytest.raises(ValueError, match="exercise_id"):
+        cl.check("6.9", answer)
+    with pytest.raises(ValueError, match="exercise_id"):
+        cl.check("x.1", answer)
+    assert torch.is_tensor(answer(torch.zeros(1, 2), torch.ones(2)))

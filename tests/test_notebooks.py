@@ -44,6 +44,7 @@ def test_chapter_layout(path):
     md = "\n".join(c["source"] for c in cs if c["cell_type"] == "markdown")
     code = "\n".join(c["source"] for c in cs if c["cell_type"] == "code")
     assert "setup" in tags(cs[1]) and "cl.setup()" in cs[1]["source"]
+    assert "remove-input" in tags(cs[1]), "the page shows the setup cell's one-line result, not its code"
     assert "**Run time:**" in md and "**Learning goals.**" in md
     assert "## What to remember" in md and "## Exercises" in md
     assert md.index("## What to remember") < md.index("## Exercises")

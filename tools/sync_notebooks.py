@@ -63,7 +63,7 @@ def expected_head(name: str) -> list[nbformat.NotebookNode]:
     badge = nbformat.v4.new_markdown_cell(BADGE_TEMPLATE.format(slug=slug, branch=branch, name=name))
     badge.metadata["tags"] = ["colab-badge", "remove-cell"]
     setup = nbformat.v4.new_code_cell(SETUP_TEMPLATE.format(url=url, version=library_version()))
-    setup.metadata["tags"] = ["setup"]
+    setup.metadata["tags"] = ["setup", "remove-input"]  # the page shows only its one-line result
     return [badge, setup]
 
 
