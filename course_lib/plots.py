@@ -306,3 +306,27 @@ def plot_angle_errors(target_deg: Any, errors: dict[str, Any], bins: int = 18, a
     ax.set_title(title)
     ax.legend(fontsize=8)
     return ax
+
+
+def show_source(obj: Any) -> Any:
+    """The source code of a ``course_lib`` function, class or method, for display in a notebook.
+
+    Chapters call it where the lesson *is* the mechanism (the D4-invariant model, the
+    preprocessing stored in a model, temperature scaling...), so the page shows the code that ran,
+    never a copy that could drift from it. Returns an IPython ``Markdown`` object (a Python code
+    block headed by the object's full name, its text in ``.data``); a notebook displays it.
+    """
+    import inspect
+    import textwrap
+
+    from IPython.display import Markdown
+
+    target = obj.__func__ if inspect.ismethod(obj) else obj
+    if not (inspect.isfunction(target) or inspect.isclass(target)):
+        raise TypeError(f"obj must be a function, class or method, got {type(obj).__name__}")
+    module = getattr(target, "__module__", "") or ""
+    if not module.startswith("course_lib"):
+        raise ValueError(f"obj must come from course_lib, got {module}.{target.__qualname__}")
+    source = textwrap.dedent(inspect.getsource(target)).rstrip()
+    text = f"`{module}.{target.__qualname__}`\n\n```python\n{source}\n```"
+    return Markdown(text)

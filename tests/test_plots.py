@@ -80,3 +80,15 @@ def test_noise_slider_drives_the_panel():
     assert slider.description == "noise std" and slider.min == 0.0
     slider.value = 1.0  # re-runs the plotting function without error
     plt.close("all")
+
+
+def test_show_source_shows_the_code_that_runs():
+    shown = cl.plots.show_source(cl.augment.D4Invariant)
+    assert shown.data.startswith("`course_lib.augment.D4Invariant`")
+    assert "def forward" in shown.data and "```python" in shown.data
+    method = cl.plots.show_source(cl.models.ScaledModel.forward)
+    assert "def forward" in method.data and "class ScaledModel" not in method.data
+    with pytest.raises(TypeError, match="obj"):
+        cl.plots.show_source(3)
+    with pytest.raises(ValueError, match="course_lib"):
+        cl.plots.show_source(pytest.raises)
