@@ -52,9 +52,12 @@ def test_make_test_ran_once_per_chapter_within_its_budget():
     executed (once: the book build then executes nothing, tests/conftest.py asserts it), and it took
     at most the chapters' own times plus three minutes."""
     import json
+    import os
 
     from notebook_utils import NOTEBOOKS, ROOT
 
+    if os.environ.get("COURSE_TIMING_RUN") == "1":
+        pytest.skip("this run is the one that makes benchmarks/make_test_time.json")
     record = json.loads((ROOT / "benchmarks" / "make_test_time.json").read_text())
     assert record["passed"]
     assert set(record["chapter_seconds"]) == {p.stem for p in NOTEBOOKS}
