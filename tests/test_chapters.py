@@ -111,6 +111,17 @@ def test_executor_passes_a_true_claim_and_runs_the_student_tail(tmp_path):
     assert [_text(c) for c in student.cells] == ["", "✗ not yet\n", "1\n"]
 
 
+def test_the_book_build_finds_the_executed_notebook_in_its_cache(tmp_path):
+    """jupyter-cache matches code and cell metadata: the executed copy must hash as the source does."""
+    from jupyter_cache import get_cache
+
+    _tiny(tmp_path, "print('claim holds')", "claim holds\n")
+    path = tmp_path / "tiny.ipynb"
+    execute_chapters.execute_chapter(path, tmp_path / "out", cache_dir=tmp_path / "cache", timeout=120)
+    record = get_cache(str(tmp_path / "cache")).match_cache_notebook(nbformat.read(path, as_version=4))
+    assert record is not None
+
+
 def test_executor_fails_on_a_false_claim(tmp_path):
     summary, *_ = _tiny(tmp_path, "assert x == 2, 'claim broken'\nprint('claim holds')", "claim holds\n")
     assert summary["error"] is not None and "claim broken" in summary["error"]

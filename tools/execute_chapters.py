@@ -110,7 +110,7 @@ def execute_chapter(path: Path, out: Path = OUT, cache_dir: Path | None = CACHE,
     env_backup = os.environ.pop("MPLBACKEND", None)  # inline figures, as in the book
     start, error = time.perf_counter(), None
     try:
-        NotebookClient(combo, timeout=timeout, kernel_name="python3",
+        NotebookClient(combo, timeout=timeout, kernel_name="python3", record_timing=False,
                        resources={"metadata": {"path": str(path.parent)}}).execute()
     except CellExecutionError as exc:
         error = str(exc)[-4000:]
@@ -119,6 +119,8 @@ def execute_chapter(path: Path, out: Path = OUT, cache_dir: Path | None = CACHE,
             os.environ["MPLBACKEND"] = env_backup
     seconds = time.perf_counter() - start
     executed, student_cells = split_executed(combo, snap, first_student)
+    for cell in executed.cells:  # the cache matches cell metadata too: keep it as stored
+        cell.metadata.pop("execution", None)
     nbformat.write(executed, out / path.name)
     student_nb = nbformat.v4.new_notebook(cells=student_cells, metadata=teacher.metadata)
     nbformat.write(student_nb, out / f"{path.stem}.student.ipynb")
