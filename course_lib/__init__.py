@@ -4,7 +4,7 @@ Every chapter starts with ``import course_lib as cl`` and ``cfg = cl.setup()``.
 
 The top level holds what most chapters use; everything else is reached through its module,
 named for its concern: ``cl.data``, ``cl.models``, ``cl.train``, ``cl.losses``,
-``cl.calibration``, ``cl.metrics``, ``cl.diagnose``, ``cl.plots``, ``cl.augment``, ``cl.heads``,
+``cl.calibration``, ``cl.metrics``, ``cl.diagnose``, ``cl.doctor``, ``cl.plots``, ``cl.augment``, ``cl.heads``,
 ``cl.widgets``, ``cl.exercises``, ``cl.claims`` and ``cl.config``.
 """
 
@@ -15,6 +15,7 @@ from . import (
     config,
     data,
     diagnose,
+    doctor,
     exercises,
     heads,
     losses,
@@ -48,6 +49,7 @@ __all__ = [
     "count_parameters",
     "data",
     "diagnose",
+    "doctor",
     "exercises",
     "fit",
     "fit_scaled",

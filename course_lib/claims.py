@@ -19,6 +19,7 @@ import os
 from ._checks import check_number
 
 OPERATORS = ("<", "<=", ">", ">=")
+_RECENT: list[tuple[str, float, str, float, bool]] = []  # claims checked since the last :func:`holds`
 LOG_VARIABLE = "COURSE_CLAIMS_LOG"
 
 
@@ -61,6 +62,9 @@ def claim(name: str, value: float | bool, op: str | None = None, bound: float | 
         value = value.item()
     m = margin(value, op, bound)
     held = bool(m > 0 or (m == 0 and op in ("<=", ">="))) and not math.isnan(m)
+    if _RECENT and not _RECENT[-1][4]:  # the claim before failed, so its cell stopped there: start afresh
+        _RECENT.clear()
+    _RECENT.append((name, float(value), op, float(bound), held))
     path = os.environ.get(LOG_VARIABLE)
     if path:
         record = {"name": name, "value": float(value), "op": op, "bound": float(bound),
@@ -68,3 +72,50 @@ def claim(name: str, value: float | bool, op: str | None = None, bound: float | 
         with open(path, "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
     return held
+
+
+class Callout:
+    """A claim as the reader sees it: the statement in a box, with the measured numbers.
+
+    Its plain text (what a terminal prints, and what the book's output check compares) is only
+    ``"claim holds: <statement>"``, the same on every machine; its HTML adds each checked value
+    against its bound, which vary from seed to seed and machine to machine.
+    """
+
+    def __init__(self, statement: str, checked: list[tuple[str, float, str, float, bool]]) -> None:
+        self.statement = statement
+        self.checked = checked
+
+    def __repr__(self) -> str:
+        return f"claim holds: {self.statement}"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        def number(v: float) -> str:  # an infinity means "beyond anything measured" (e.g. a size never reached)
+            return ("∞" if v > 0 else "−∞") if math.isinf(v) else f"{v:.4g}"
+
+        rows = "".join(
+            f"<li><code>{html.escape(name)}</code>: measured {number(value)}, claimed {html.escape(op)} "
+            f"{number(bound)}</li>" for name, value, op, bound, _ in self.checked)
+        return ("<div class='course-claim' style='border-left:4px solid #1e8449;background:#eafaf1;"
+                "padding:0.5em 1em;margin:0.5em 0'>"
+                f"<strong>✓ Claim holds.</strong> {html.escape(self.statement)}"
+                f"<ul style='margin:0.3em 0 0 0;font-size:90%'>{rows}</ul></div>")
+
+
+def holds(statement: str) -> Callout:
+    """Show that the claims just asserted hold: ``statement`` (what they mean, in words) in a box,
+    with each measured value against its bound. Call it as a claim cell's last line, after the
+    ``assert cl.claim(...)`` lines; it refuses to speak for a claim that did not hold.
+    """
+    if not isinstance(statement, str) or not statement.strip():
+        raise TypeError(f"statement must be a non-empty string, got {statement!r}")
+    checked = list(_RECENT)
+    _RECENT.clear()
+    if not checked:
+        raise ValueError("no claim was checked since the last holds(): assert cl.claim(...) first")
+    failed = [c[0] for c in checked if not c[4]]
+    if failed:
+        raise ValueError(f"claims did not hold: {failed}")
+    return Callout(statement, checked)

@@ -2,7 +2,8 @@
 
 Every generator is vectorised (no Python loop over images), returns raw pixel values in
 [0, 255] as ``float32`` tensors of shape (N, 3, H, W), and gives bit-identical output for the
-same seed on the same machine.
+same seed on the same machine. The one exception is :func:`make_position_dataset`, which draws
+nothing: it lists every position of a white square once, as 0/1 pixels in one channel.
 """
 
 from __future__ import annotations
@@ -278,6 +279,59 @@ def make_gauge_dataset(n: int, image_size: int = 32, seed: int = 0, pixel_noise:
     if pixel_noise > 0:
         x += pixel_noise * math.sqrt(3.0) * (2 * torch.rand(x.shape, generator=g) - 1)
     return x.clamp_(0.0, 255.0), angle[:, None]
+
+
+def make_position_dataset(image_size: int = 32, box_size: int = 5) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every position of a white square on a black image, once: the Not-so-Clevr-like set of chapter 7.
+
+    Returns ``x`` (P, 1, image_size, image_size) with pixel values 0 or 1 and ``y`` (P, 2), the
+    square's centre (column, row) in pixels, for all P = (image_size - box_size + 1)² positions in
+    row-major order. Split it by position with :func:`position_split`.
+    """
+    image_size = check_positive_int(image_size, "image_size", minimum=4)
+    box_size = check_positive_int(box_size, "box_size")
+    if box_size >= image_size:
+        raise ValueError(f"box_size must be smaller than image_size ({image_size}), got {box_size}")
+    span = image_size - box_size + 1
+    top, left = torch.meshgrid(torch.arange(span), torch.arange(span), indexing="ij")
+    top, left = top.reshape(-1), left.reshape(-1)
+    pos = torch.arange(image_size)
+    in_x = (pos[None, :] >= left[:, None]) & (pos[None, :] < left[:, None] + box_size)
+    in_y = (pos[None, :] >= top[:, None]) & (pos[None, :] < top[:, None] + box_size)
+    x = (in_y[:, :, None] & in_x[:, None, :]).float()[:, None]
+    centre = (box_size - 1) / 2.0
+    return x, torch.stack([left + centre, top + centre], dim=1).float()
+
+
+SPLITS = ("uniform", "quadrant")
+
+
+def position_split(y: torch.Tensor, image_size: int, kind: str = "uniform", test_fraction: float = 0.2,
+                   seed: int = 0) -> torch.Tensor:
+    """Which samples to hold out for testing, by the position ``y`` (N, 2) in pixels: a mask (N,).
+
+    * ``'uniform'``: a random ``test_fraction`` of the samples (seeded by ``seed``), so every test
+      position has training positions around it;
+    * ``'quadrant'``: every sample whose centre lies in the bottom-right quadrant of the image
+      (column and row both past the middle), so no training image has its square there
+      (the quadrant split of Liu et al. 2018). ``test_fraction`` and ``seed`` are not used.
+    """
+    if not isinstance(y, torch.Tensor) or y.ndim != 2 or y.shape[1] != 2:
+        raise ValueError(f"y must be a tensor of positions (N, 2), got {getattr(y, 'shape', type(y).__name__)}")
+    check_finite(y.float(), "y")
+    image_size = check_positive_int(image_size, "image_size", minimum=2)
+    if kind not in SPLITS:
+        raise ValueError(f"kind must be one of {SPLITS}, got {kind!r}")
+    if kind == "quadrant":
+        middle = (image_size - 1) / 2.0
+        return (y[:, 0] > middle) & (y[:, 1] > middle)
+    test_fraction = check_number(test_fraction, "test_fraction", 0.0, 1.0)
+    n_test = round(test_fraction * y.shape[0])
+    if not 0 < n_test < y.shape[0]:
+        raise ValueError(f"test_fraction must leave some samples on each side, got {test_fraction}")
+    mask = torch.zeros(y.shape[0], dtype=torch.bool)
+    mask[torch.randperm(y.shape[0], generator=_generator(seed))[:n_test]] = True
+    return mask
 
 
 def make_dataset(name: str, n: int, image_size: int = 32, seed: int = 0, **kwargs: float

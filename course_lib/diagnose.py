@@ -7,14 +7,14 @@ plot or assert them.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from ._checks import as_array_1d, check_finite, check_images, check_number, check_pair
+from ._checks import as_array_1d, check_finite, check_images, check_number, check_pair, check_positive_int
 from .config import get_device
 from .losses import LossFn, get_loss
 
@@ -167,6 +167,41 @@ def overfit_one_batch(model: nn.Module, x: torch.Tensor, y: torch.Tensor, steps:
                progress=False)
     var = float(((y - y.mean(0)) ** 2).mean())
     return hist.train_loss[-1] / var
+
+
+def overfit_ladder(make_model: Callable[[], nn.Module], x: torch.Tensor, y: torch.Tensor,
+                   sizes: Sequence[int] = (1, 2, 4, 8, 16, 32, 64, 128), steps: int = 100, lr: float = 1e-3,
+                   seed: int = 0, device: str | torch.device | None = None) -> dict[int, float]:
+    """The overfitting ladder: fit the first 1, 2, 4 ... ``sizes`` examples, each from the same fresh
+    initialisation, and return ``{size: final training loss / Var(y)}``.
+
+    ``Var(y)`` is the variance of all of ``y`` (a single example has none of its own), so every rung
+    is measured on the same scale: near 0, memorised; near 1 or above, no better than predicting the
+    mean of the whole set. A pipeline that works memorises every rung; the rung where the ratio
+    rises says how many examples it takes to expose a problem. ``make_model()`` builds a new
+    model; PyTorch is seeded with ``seed`` before each call.
+    """
+    from .train import fit
+
+    if not callable(make_model) or isinstance(make_model, nn.Module):
+        raise TypeError("make_model must be a function that returns a new nn.Module (not a model)")
+    check_images(x, "x")
+    if not isinstance(y, torch.Tensor) or y.shape[0] != x.shape[0]:
+        raise ValueError(f"y must be a tensor with one target per image ({x.shape[0]})")
+    check_finite(y.float(), "y")
+    sizes = [check_positive_int(n, "sizes") for n in sizes]
+    if not sizes or max(sizes) > min(x.shape[0], 256):
+        raise ValueError(f"sizes must be one or more batch sizes up to {min(x.shape[0], 256)}, got {sizes}")
+    var = float(((y - y.mean(0)) ** 2).mean())
+    if var == 0.0:
+        raise ValueError("y has no variance: every rung would be memorised by a constant")
+    ratios = {}
+    for n in sizes:
+        torch.manual_seed(seed)
+        hist = fit(make_model(), (x[:n], y[:n]), epochs=steps, lr=lr, batch_size=n, device=get_device(device),
+                   seed=seed, progress=False)
+        ratios[n] = hist.train_loss[-1] / var
+    return ratios
 
 
 @torch.no_grad()

@@ -30,7 +30,9 @@ class CheckResult:
 
     def __str__(self) -> str:
         mark = "✓ right" if self.ok else "✗ not yet"
-        return f"Exercise {self.exercise}: {mark}. {self.message}"
+        chapter, _, number = self.exercise.partition(".")
+        shown = f"{int(chapter)}.{number}" if chapter.isdigit() and number else self.exercise  # as the page: 7.1
+        return f"Exercise {shown}: {mark}. {self.message}"
 
 
 @dataclass(frozen=True)
@@ -392,3 +394,85 @@ def _check_pinball(fn: Any) -> tuple[bool, str]:
         if not math.isclose(float(fn(pred.clone(), target.clone(), q)), want, rel_tol=1e-4):
             return False, f"On 100 random pairs at level {q} your mean loss differs from the reference."
     return True, "Your pinball loss matches, for low, middle and high levels."
+
+
+# ----- chapter 7 -------------------------------------------------------------------------------
+
+
+@exercise("07.1", "Make a grid of x values (one per column) and y values (one per row) with torch.linspace(-1, 1, "
+                  "...), expand both to (N, 1, H, W) and concatenate them after the image's channels, x first.")
+def _check_add_coords(fn: Any) -> tuple[bool, str]:
+    if not callable(fn):
+        return False, f"Expected a function add_coords(x), got {type(fn).__name__}."
+    from .heads import CoordChannels
+
+    gen = torch.Generator().manual_seed(71)
+    for shape in ((2, 1, 5, 7), (3, 4, 8, 8)):
+        x = torch.rand(*shape, generator=gen)
+        want = CoordChannels()(x)
+        got = fn(x.clone())
+        if not isinstance(got, torch.Tensor) or got.shape != want.shape:
+            return False, f"For images {tuple(shape)} expected a tensor {tuple(want.shape)}, got " \
+                          f"{tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__}."
+        if not torch.allclose(got[:, :shape[1]], x):
+            return False, "The image's own channels must come first, unchanged."
+        if torch.allclose(got[:, -2:], want[:, [-1, -2]], atol=1e-5):
+            return False, "Your two channels are in the order (y, x): put the column coordinate x first."
+        if torch.allclose(got[:, -2:], (want[:, -2:] + 1) / 2, atol=1e-5):
+            return False, "Your coordinates run from 0 to 1: CoordConv's (and this book's) run from -1 to 1."
+        if not torch.allclose(got, want, atol=1e-5):
+            return False, f"For images {tuple(shape)} your coordinate channels differ from the expected ones."
+    return True, "Your coordinate channels match course_lib's CoordChannels."
+
+
+@exercise("07.2", "Softmax over all H*W pixels of each map (flatten them first), then take the probability-weighted "
+                  "mean of the x grid and of the y grid, both in [-1, 1].")
+def _check_soft_argmax(fn: Any) -> tuple[bool, str]:
+    if not callable(fn):
+        return False, f"Expected a function soft_argmax(heat), got {type(fn).__name__}."
+    from .heads import SoftArgmax2d, coordinate_grid
+
+    gen = torch.Generator().manual_seed(72)
+    for h, w in ((6, 6), (5, 9)):
+        heat = 3 * torch.randn(4, 1, h, w, generator=gen)
+        want = SoftArgmax2d()(heat)
+        got = fn(heat.clone())
+        if not isinstance(got, torch.Tensor) or got.shape != want.shape:
+            return False, f"For heat maps {(4, 1, h, w)} expected a tensor {tuple(want.shape)}, got " \
+                          f"{tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__}."
+        grid = coordinate_grid(h, w).reshape(2, -1)
+        hard = grid[:, heat.reshape(4, -1).argmax(1)].T
+        if torch.allclose(got, hard, atol=1e-5):
+            return False, "That is the position of the largest value (a hard arg-max): it has no useful gradient."
+        if not torch.allclose(got, want, atol=1e-4):
+            return False, f"For {h}x{w} maps your positions differ from the expected ones."
+    return True, "Your soft-argmax matches course_lib's SoftArgmax2d, and it is differentiable."
+
+
+DESIGN_IMAGE_SIZE, DESIGN_BOX = 32, 5
+
+
+@exercise("07.3", "Which of the chapter's models has no weight tied to one image position, and reads the position "
+                  "out at the end? Its outputs must be (x, y) in [-1, 1].")
+def _check_quadrant_design(make_model: Any) -> tuple[bool, str]:
+    if not callable(make_model) or isinstance(make_model, torch.nn.Module):
+        return False, "Expected a function make_model() that returns a new, untrained model."
+    from .data import make_position_dataset, position_split
+    from .heads import unit_to_pixels
+    from .models import predict
+    from .train import fit
+
+    x, y_px = make_position_dataset(DESIGN_IMAGE_SIZE, DESIGN_BOX)
+    test = position_split(y_px, DESIGN_IMAGE_SIZE, "quadrant")
+    y = 2 * y_px / (DESIGN_IMAGE_SIZE - 1) - 1
+    torch.manual_seed(7)
+    model = make_model()
+    if not isinstance(model, torch.nn.Module):
+        return False, f"make_model() must return a torch.nn.Module, got {type(model).__name__}."
+    fit(model, (x[~test], y[~test]), epochs=40, lr=5e-3, batch_size=32, lr_schedule="cosine", seed=7,
+        device="cpu", progress=False)
+    error = float((unit_to_pixels(predict(model, x[test], device="cpu"), DESIGN_IMAGE_SIZE) - y_px[test])
+                  .norm(dim=1).mean())
+    if not error < 1.0:
+        return False, f"Trained the chapter's way, your model is off by {error:.2f} pixels on the held-out quadrant."
+    return True, f"Trained the chapter's way, your model is off by {error:.2f} pixels on the held-out quadrant."

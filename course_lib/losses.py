@@ -11,6 +11,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from ._checks import check_number
+
 LOSSES = ("mse", "mae", "huber", "msle", "cross_entropy", "gaussian_nll")
 WEIGHTED_LOSSES = {"mse": lambda out, y: (out - y) ** 2, "mae": lambda out, y: (out - y).abs(),
                    "huber": lambda out, y: nn.functional.huber_loss(out, y, reduction="none"),
@@ -24,6 +26,23 @@ def msle_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     Predictions are clamped at 0 first (as Keras does), so negative outputs get no gradient.
     """
     return torch.mean((torch.log1p(pred.clamp_min(0.0)) - torch.log1p(target.clamp_min(0.0))) ** 2)
+
+
+def mse_log_loss(alpha: float = 5.0, eps: float = 1e-9) -> LossFn:
+    """The loss an answer to the box question proposes, for targets scaled to [0, 1]:
+    ``mean((pred - y)**2) + alpha * mean((log(y + eps) - log(pred + eps))**2)``.
+
+    Written as proposed, with no clamp: the log term is undefined (NaN) for any prediction at or
+    below ``-eps``, and its gradient, ``-2 alpha (log(y + eps) - log(pred + eps)) / (pred + eps)``,
+    grows without bound as a prediction approaches ``-eps`` from above. Chapter 6 measures both.
+    """
+    alpha = check_number(alpha, "alpha", low=0.0)
+    eps = check_number(eps, "eps", low=0.0)
+
+    def loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return torch.mean((pred - target) ** 2) + alpha * torch.mean((torch.log(target + eps) - torch.log(pred + eps)) ** 2)
+
+    return loss
 
 
 def cross_entropy_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -11,6 +11,7 @@ from torch import nn
 from ._checks import check_images, check_number, check_positive_int
 from .config import get_device
 from .data import Standardizer
+from .heads import CoordChannels, SoftArgmax2d
 
 POOLS = ("flatten", "avg")
 
@@ -163,6 +164,94 @@ class VGGLike(nn.Module):
             nn.Conv2d(4 * w, 2 * w, 1), nn.ReLU(), nn.Dropout(dropout), nn.Flatten(),
         )
         self.head = nn.Linear(2 * w * (image_size // 8) ** 2, n_outputs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Map images (N, C, H, W) to outputs (N, n_outputs)."""
+        return self.head(self.features(x))
+
+
+class CoordConvNet(nn.Module):
+    """A CoordConv regressor of a position (chapter 7): a 3x3 convolution finds the object, the
+    coordinate channels are appended to its feature maps (:class:`course_lib.heads.CoordChannels`),
+    a 1x1 convolution mixes *what* with *where*, and a global max-pool and a linear layer read out
+    the position (x, y). No layer has weights tied to one image position.
+
+    ``per_axis=False`` appends both channels and reads (x, y) from one mixed set of features, as
+    CoordConv is usually added. ``per_axis=True`` gives each output its own 1x1 layer that sees only
+    its own coordinate channel, so the x it reads cannot depend on where the object is in y (and
+    the reverse): what it learns about x from objects at any height holds at every height.
+    """
+
+    def __init__(self, in_channels: int = 1, width: int = 8, per_axis: bool = False) -> None:
+        super().__init__()
+        in_channels, w = check_positive_int(in_channels, "in_channels"), check_positive_int(width, "width")
+        if not isinstance(per_axis, bool):
+            raise TypeError(f"per_axis must be True or False, got {type(per_axis).__name__}")
+        self.per_axis = per_axis
+        self.detect = nn.Sequential(nn.Conv2d(in_channels, w, 3, padding=1), nn.ReLU())
+        self.coords = CoordChannels()
+        if per_axis:
+            self.locate = nn.ModuleList([nn.Sequential(nn.Conv2d(w + 1, w, 1), nn.ReLU()) for _ in range(2)])
+            self.read = nn.ModuleList([nn.Linear(w, 1) for _ in range(2)])
+        else:
+            self.locate = nn.ModuleList([nn.Sequential(nn.Conv2d(w + 2, w, 1), nn.ReLU())])
+            self.read = nn.ModuleList([nn.Linear(w, 2)])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Map images (N, C, H, W) to positions (N, 2)."""
+        found = self.coords(self.detect(x))  # (N, w + 2, H, W): features, then x, then y
+        w = found.shape[1] - 2
+        if self.per_axis:
+            outs = [read(locate(torch.cat([found[:, :w], found[:, w + a:w + a + 1]], 1)).amax((2, 3)))
+                    for a, (locate, read) in enumerate(zip(self.locate, self.read))]
+            return torch.cat(outs, dim=1)
+        return self.read[0](self.locate[0](found).amax((2, 3)))
+
+
+class HeatmapNet(nn.Module):
+    """A fully convolutional heat-map regressor of one point (chapter 7): three 3x3 convolutions
+    at full resolution draw one map, and :class:`course_lib.heads.SoftArgmax2d` reads its expected
+    position, (x, y) in [-1, 1]. Every layer is translation-equivariant: a square moved is a heat
+    map moved, wherever the training squares were.
+    """
+
+    def __init__(self, in_channels: int = 1, width: int = 16) -> None:
+        super().__init__()
+        in_channels, w = check_positive_int(in_channels, "in_channels"), check_positive_int(width, "width")
+        self.heat = nn.Sequential(nn.Conv2d(in_channels, w, 3, padding=1), nn.ReLU(),
+                                  nn.Conv2d(w, w, 3, padding=1), nn.ReLU(), nn.Conv2d(w, 1, 3, padding=1))
+        self.read_out = SoftArgmax2d()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Map images (N, C, H, W) to positions (N, 2) in [-1, 1]."""
+        return self.read_out(self.heat(x))
+
+
+PADDINGS = ("zeros", "circular")
+
+
+class PooledCNN(nn.Module):
+    """Four 3x3 convolutions at full resolution (dilations 1, 2, 4, 8, so the last layer sees
+    31x31 pixels), global average pooling, a linear layer (chapter 7).
+
+    With ``padding='circular'`` every layer is exactly equivariant to (circular) shifts, so the
+    pooled features, and the output, are the same wherever an object sits: position is thrown
+    away. With ``padding='zeros'`` the image's border is visible to the filters, and position
+    leaks back in through it.
+    """
+
+    def __init__(self, in_channels: int = 1, n_outputs: int = 2, width: int = 16, padding: str = "zeros") -> None:
+        super().__init__()
+        in_channels, n_outputs = check_positive_int(in_channels, "in_channels"), check_positive_int(n_outputs, "n_outputs")
+        w = check_positive_int(width, "width")
+        if padding not in PADDINGS:
+            raise ValueError(f"padding must be one of {PADDINGS}, got {padding!r}")
+        layers: list[nn.Module] = []
+        for i, d in enumerate((1, 2, 4, 8)):
+            layers += [nn.Conv2d(in_channels if i == 0 else w, w, 3, padding=d, dilation=d, padding_mode=padding),
+                       nn.ReLU()]
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(w, n_outputs))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Map images (N, C, H, W) to outputs (N, n_outputs)."""

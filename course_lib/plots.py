@@ -308,6 +308,69 @@ def plot_angle_errors(target_deg: Any, errors: dict[str, Any], bins: int = 18, a
     return ax
 
 
+def plot_error_map(positions: Any, errors: Any, held_out: Any = None, ax: plt.Axes | None = None,
+                   vmax: float | None = None, title: str = "Error by position") -> plt.Axes:
+    """The error at each position of the square, as an image: one cell per centre in ``positions``
+    (N, 2), pixels (column, row), coloured by ``errors`` (N,). ``held_out``, a mask (N,), outlines
+    the positions that no training image had. Use the same ``vmax`` to compare models."""
+    pos = torch.as_tensor(positions, dtype=torch.float64)
+    if pos.ndim != 2 or pos.shape[1] != 2 or pos.shape[0] < 1 or not bool(torch.isfinite(pos).all()):
+        raise ValueError("positions must be a finite tensor of centres (N, 2)")
+    err = torch.as_tensor(errors, dtype=torch.float64).reshape(-1)
+    if err.shape[0] != pos.shape[0]:
+        raise ValueError(f"errors must hold one error per position ({pos.shape[0]}), got {err.shape[0]}")
+    cols, col_idx = torch.unique(pos[:, 0], return_inverse=True)
+    rows, row_idx = torch.unique(pos[:, 1], return_inverse=True)
+    grid = np.full((len(rows), len(cols)), np.nan)
+    grid[row_idx.numpy(), col_idx.numpy()] = err.numpy()
+    ax = _axes(ax, figsize=(4.5, 4.0))
+    extent = (float(cols[0]) - 0.5, float(cols[-1]) + 0.5, float(rows[-1]) + 0.5, float(rows[0]) - 0.5)
+    image = ax.imshow(grid, cmap="magma", vmin=0.0, vmax=vmax, extent=extent)
+    ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="error (pixels)")
+    if held_out is not None:
+        mask = torch.as_tensor(held_out, dtype=torch.bool).reshape(-1)
+        if mask.shape[0] != pos.shape[0]:
+            raise ValueError(f"held_out must hold one flag per position ({pos.shape[0]}), got {mask.shape[0]}")
+        if bool(mask.any()):
+            lo, hi = pos[mask].min(0).values - 0.5, pos[mask].max(0).values + 0.5
+            ax.add_patch(plt.Rectangle((float(lo[0]), float(lo[1])), float(hi[0] - lo[0]), float(hi[1] - lo[1]),
+                                       fill=False, edgecolor="C0", linewidth=2, label="held out"))
+            ax.legend(loc="upper left", fontsize=8)
+    ax.set_xlabel("square centre, column (pixels)")
+    ax.set_ylabel("square centre, row (pixels)")
+    ax.set_title(title)
+    return ax
+
+
+def plot_heatmaps(images: torch.Tensor, heat: torch.Tensor, targets: Any = None, predictions: Any = None,
+                  title: str = "Heat maps") -> plt.Figure:
+    """Images (N, 1, H, W) above their heat maps (N, 1, H, W), the maps shown as the softmax
+    probabilities that :class:`course_lib.heads.SoftArgmax2d` averages, with the true centre
+    (``targets``, pixels, x) and the read-out position (``predictions``, pixels, +) marked."""
+    if not isinstance(images, torch.Tensor) or images.ndim != 4:
+        raise ValueError(f"images must be a tensor (N, C, H, W), got {getattr(images, 'shape', type(images).__name__)}")
+    if not isinstance(heat, torch.Tensor) or heat.ndim != 4 or heat.shape[0] != images.shape[0] or heat.shape[1] != 1:
+        raise ValueError(f"heat must be a tensor ({images.shape[0]}, 1, H, W), got {getattr(heat, 'shape', None)}")
+    n = images.shape[0]
+    probs = heat.detach().float().flatten(1).softmax(1).reshape(heat.shape)
+    fig, axes = plt.subplots(2, n, figsize=(1.9 * n, 4.0), squeeze=False)
+    for i in range(n):
+        axes[0, i].imshow(images[i].detach().float().mean(0).cpu(), cmap="gray")
+        axes[1, i].imshow(probs[i, 0].cpu(), cmap="viridis")
+        for row in (0, 1):
+            if targets is not None:
+                axes[row, i].plot(*[float(v) for v in targets[i]], "x", color="C1", markersize=8)
+            if predictions is not None:
+                axes[row, i].plot(*[float(v) for v in predictions[i]], "+", color="C3", markersize=10)
+            axes[row, i].set_xticks([])
+            axes[row, i].set_yticks([])
+    axes[0, 0].set_ylabel("image")
+    axes[1, 0].set_ylabel("heat map")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
 def show_source(obj: Any) -> Any:
     """The source code of a ``course_lib`` function, class or method, for display in a notebook.
 

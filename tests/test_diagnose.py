@@ -83,3 +83,32 @@ def test_prediction_tracker_records_each_epoch():
     assert set(hist.extra) == {"r2", "spread_ratio", "pred_on_target_slope", "target_on_pred_slope"}
     with pytest.raises(ValueError, match="as many samples"):
         diagnose.PredictionTracker(x, y[:3])
+
+
+def test_overfit_ladder_memorises_small_rungs_with_a_sane_pipeline():
+    x, y = cl.make_box_dataset(8, image_size=16, seed=1)
+    y = cl.Standardizer().fit(y).transform(y)
+    ratios = cl.diagnose.overfit_ladder(lambda: cl.SmallCNN(16, 2, width=4), x / 255, y, sizes=(1, 2, 4), steps=60,
+                                        lr=1e-2)
+    assert list(ratios) == [1, 2, 4]
+    assert all(r < 0.1 for r in ratios.values())
+
+
+def test_overfit_ladder_flags_a_model_that_cannot_fit():
+    x, y = cl.make_box_dataset(8, image_size=16, seed=1)
+    y = cl.Standardizer().fit(y).transform(y)
+    ratios = cl.diagnose.overfit_ladder(lambda: cl.SmallCNN(16, 2, width=4), x / 255, y, sizes=(8,), steps=20,
+                                        lr=0.0)
+    assert ratios[8] > 0.5  # lr 0: nothing is learnt
+
+
+@pytest.mark.parametrize("kwargs, err, match", [
+    (dict(sizes=(0,)), ValueError, "sizes"), (dict(sizes=(9,)), ValueError, "sizes"),
+    (dict(make_model=torch.nn.Linear(2, 2)), TypeError, "make_model"),
+])
+def test_overfit_ladder_refuses_bad_input(kwargs, err, match):
+    x, y = cl.make_box_dataset(8, image_size=16, seed=1)
+    args = dict(make_model=lambda: cl.SmallCNN(16, 2, width=4), x=x, y=y, steps=1)
+    args.update(kwargs)
+    with pytest.raises(err, match=match):
+        cl.diagnose.overfit_ladder(**args)

@@ -24,6 +24,9 @@ SOLUTIONS = {
     "06.1": lambda a: float(torch.rad2deg(torch.atan2(torch.deg2rad(a).sin().mean(), torch.deg2rad(a).cos().mean())) % 360),
     "06.2": lambda logits, centres: logits.softmax(1) @ centres[:, None],
     "06.3": lambda p, t, q: float(torch.maximum(q * (t - p), (q - 1) * (t - p)).mean()),
+    "07.1": lambda x: cl.heads.CoordChannels()(x),
+    "07.2": lambda heat: cl.heads.SoftArgmax2d()(heat),
+    "07.3": lambda: cl.models.HeatmapNet(),
 }
 WRONG = {
     "01.1": lambda p, y: float(1 - ((y - p) ** 2).sum() / ((y - p.mean()) ** 2).sum()),
@@ -44,6 +47,9 @@ WRONG = {
     "06.1": lambda a: float(a.mean()),
     "06.2": lambda logits, centres: centres[logits.argmax(1)][:, None],
     "06.3": lambda p, t, q: float((t - p).abs().mean() / 2),
+    "07.1": lambda x: torch.cat([x, (cl.heads.CoordChannels()(x)[:, -2:] + 1) / 2], dim=1),
+    "07.2": lambda heat: cl.heads.coordinate_grid(*heat.shape[2:]).reshape(2, -1)[:, heat.flatten(1).argmax(1)].T,
+    "07.3": lambda: cl.SmallCNN(32, 2, width=8, in_channels=1),
 }
 
 
@@ -85,7 +91,7 @@ def test_unknown_exercise():
 
 
 def test_check_result_str():
-    assert "Exercise 01.3" in str(cl.check("01.3", SOLUTIONS["01.3"], verbose=False))
+    assert "Exercise 1.3" in str(cl.check("01.3", SOLUTIONS["01.3"], verbose=False))
 
 
 def test_linear_output_check_explains_each_failure():

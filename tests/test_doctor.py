@@ -1,0 +1,173 @@
+"""The regression doctor: each check fires on its planted problem, stays quiet on a healthy model,
+never changes the caller's model, and refuses bad input with a clear error."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+import course_lib as cl
+
+N, SIZE = 400, 8
+
+
+def _data(seed: int = 0, scale: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images whose target is a fixed linear function of the pixels, plus a little noise."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(N, 1, SIZE, SIZE, generator=g) * scale
+    w = torch.linspace(-1, 1, SIZE * SIZE)[:, None]
+    y = (x.flatten(1) / scale) @ w / 4 + 0.01 * torch.randn(N, 1, generator=g)
+    return x, y
+
+
+def _linear(scale: float = 1.0) -> nn.Module:
+    """The exact model of :func:`_data` (healthy: R² near 1)."""
+    model = nn.Sequential(nn.Flatten(), nn.Linear(SIZE * SIZE, 1))
+    with torch.no_grad():
+        model[1].weight.copy_(torch.linspace(-1, 1, SIZE * SIZE)[None] / 4 / scale)
+        model[1].bias.zero_()
+    return model
+
+
+class Memoriser(nn.Module):
+    """Perfect on its training images (1-nearest neighbour), poor elsewhere: overfitting, planted."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        super().__init__()
+        self.register_buffer("x", x.flatten(1))
+        self.register_buffer("y", y)
+        self.dummy = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.y[torch.cdist(x.flatten(1), self.x).argmin(1)] + 0 * self.dummy
+
+
+def test_a_healthy_model_gets_no_problem_or_warning():
+    train, val = _data(0), _data(1)
+    report = cl.doctor.examine(_linear(), train, val)
+    assert report.flagged == set(), str(report)
+    assert report.numbers["r2"] > 0.95
+
+
+def test_collapse_and_mean_predictor():
+    model = _linear()
+    with torch.no_grad():
+        model[1].weight.zero_()
+    report = cl.doctor.examine(model, _data(0), _data(1))
+    assert {"collapse", "mean_predictor"} <= report.flagged
+    assert report.findings[0].severity == "problem"
+
+
+def test_broadcast_shapes():
+    x, y = _data(0)
+    report = cl.doctor.examine(_linear(), (x, y[:, 0]), (x, y[:, 0]))
+    assert "shapes" in report.flagged
+    assert "broadcast" in str(report)
+
+
+def test_relu_on_the_output_that_cannot_reach_negative_targets():
+    x, y = _data(0)
+    model = nn.Sequential(_linear(), nn.ReLU())
+    report = cl.doctor.examine(model, (x, y - 1), (x, y - 1))
+    assert "output_activation" in report.flagged
+
+
+def test_dead_relus():
+    model = nn.Sequential(nn.Flatten(), nn.Linear(SIZE * SIZE, 16), nn.ReLU(), nn.Linear(16, 1))
+    with torch.no_grad():
+        model[1].bias.fill_(-100.0)
+    report = cl.doctor.examine(model, _data(0), _data(1))
+    assert "dead_relus" in report.flagged
+
+
+def test_raw_pixel_scale_and_unscaled_targets():
+    x, y = _data(0, scale=255.0)
+    report = cl.doctor.examine(_linear(scale=255.0), (x, 100 * y + 500), (x, 100 * y + 500))
+    assert {"input_scale", "target_scale"} <= report.flagged
+
+
+def test_overfitting_against_a_plateau():
+    train, val = _data(0), _data(1)
+    overfit = cl.doctor.examine(Memoriser(*train), train, val)
+    assert "overfitting" in overfit.flagged
+    noisy = _linear()
+    x, y = val
+    g = torch.Generator().manual_seed(5)
+    plateau = cl.doctor.examine(noisy, (train[0], train[1] + 0.2 * torch.randn(N, 1, generator=g)),
+                                (x, y + 0.2 * torch.randn(N, 1, generator=g)))
+    assert "overfitting" not in plateau.flagged
+    assert any(f.check == "plateau" for f in plateau.findings)
+
+
+def test_value_range_of_validation_inputs():
+    (x, y), (xv, yv) = _data(0), _data(1)
+    report = cl.doctor.examine(_linear(), (x, y), (xv * 255 / 127, yv))
+    assert "value_range" in report.flagged
+
+
+def test_miscalibrated_predictions():
+    model = nn.Sequential(_linear(), nn.Linear(1, 1))
+    with torch.no_grad():
+        model[1].weight.fill_(1.5)
+        model[1].bias.zero_()
+    report = cl.doctor.examine(model, _data(0), _data(1))
+    assert "calibration" in report.flagged
+
+
+def test_overfit_one_batch_is_optional_and_bounded():
+    model = _linear()
+    with torch.no_grad():
+        model[1].weight.zero_()
+    quick = cl.doctor.examine(model, _data(0), _data(1))
+    assert "overfit_one_batch" not in quick.numbers
+    frozen = nn.Sequential(model, nn.Linear(1, 1))
+    for p in frozen[0].parameters():
+        p.requires_grad_(False)
+    report = cl.doctor.examine(frozen, _data(0), _data(1), overfit_seconds=0.5)
+    assert "overfit_one_batch" in report.flagged
+
+
+def test_the_callers_model_is_never_changed():
+    model = nn.Sequential(nn.Flatten(), nn.Linear(SIZE * SIZE, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 1))
+    model.train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    cl.doctor.examine(model, _data(0), _data(1), overfit_seconds=0.2)
+    assert model.training
+    after = model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_dataloader_input():
+    x, y = _data(0)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=64)
+    report = cl.doctor.examine(_linear(), loader, loader)
+    assert report.numbers["r2"] > 0.95
+
+
+def test_report_renders_as_text_and_html():
+    model = _linear()
+    with torch.no_grad():
+        model[1].weight.zero_()
+    report = cl.doctor.examine(model, _data(0), _data(1))
+    text, page = str(report), report._repr_html_()
+    assert "[PROBLEM]" in text and cl.doctor.BOOK_URL in text
+    assert "<table>" in page and "collapsed" in page
+    assert str(cl.doctor.Report()) == "The doctor found nothing to report."
+
+
+@pytest.mark.parametrize("model, train, err, match", [
+    (nn.ReLU(), None, ValueError, "no parameters"),
+    ("not a model", None, TypeError, "model"),
+    (None, (torch.rand(5, 1, 8, 8), torch.rand(4, 1)), ValueError, "same number of samples"),
+    (None, (torch.rand(5, 1, 8, 8), torch.full((5, 1), float("nan"))), ValueError, "NaN"),
+    (None, torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.rand(0, 1, 8, 8), torch.rand(0, 1))),
+     ValueError, "empty"),
+    (None, "pictures/", TypeError, "train"),
+])
+def test_bad_input_gets_a_clear_error(model, train, err, match):
+    model = _linear() if model is None else model
+    train = _data(0) if train is None else train
+    with pytest.raises(err, match=match):
+        cl.doctor.examine(model, train)
