@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -515,3 +516,71 @@ def simulate_best_predictor(n: int, noise_std: float, signal_std: float = 1.0, s
     f = signal_std * torch.randn(n, generator=g, dtype=torch.float64)
     e = noise_std * torch.randn(n, generator=g, dtype=torch.float64)
     return f, f + e
+
+
+def save_image_folder(x: torch.Tensor, y: torch.Tensor, folder: str | Path) -> Path:
+    """Write images ``x`` (N, C, H, W; values 0-255) as PNG files in ``folder`` and their targets
+    ``y`` (N,) or (N, k) to ``folder/targets.csv`` (columns ``file``, ``target_0`` ...). Returns the
+    CSV's path. The layout :func:`load_image_folder` reads, and the one most labelled photo sets
+    come in."""
+    import csv
+
+    from PIL import Image
+
+    x = check_images(x, "x")
+    if not isinstance(y, torch.Tensor) or y.shape[0] != x.shape[0]:
+        raise ValueError(f"y must be a tensor with one target row per image ({x.shape[0]})")
+    y = y.reshape(y.shape[0], -1)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "targets.csv"
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["file"] + [f"target_{j}" for j in range(y.shape[1])])
+        for i in range(x.shape[0]):
+            name = f"image_{i:05d}.png"
+            pixels = x[i].clamp(0, 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
+            Image.fromarray(pixels[:, :, 0] if pixels.shape[2] == 1 else pixels).save(folder / name)
+            writer.writerow([name] + [f"{float(v):.6g}" for v in y[i]])
+    return path
+
+
+def load_image_folder(csv_path: str | Path, image_size: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images and targets from a CSV: a ``file`` column (paths relative to the CSV's folder) and
+    one or more numeric target columns. Returns ``x`` (N, C, H, W) with raw 0-255 values (RGB, or
+    one channel for greyscale files) and ``y`` (N, k) as float32. ``image_size`` resizes every
+    image to a square of that side; otherwise all images must share one size."""
+    import csv
+
+    from PIL import Image
+
+    csv_path = Path(csv_path)
+    if not csv_path.is_file():
+        raise ValueError(f"csv_path must be an existing CSV file, got {str(csv_path)!r}")
+    if image_size is not None:
+        image_size = check_positive_int(image_size, "image_size")
+    with csv_path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows or "file" not in rows[0]:
+        raise ValueError(f"{csv_path.name} must have a header with a 'file' column and at least one data row")
+    columns = [c for c in rows[0] if c != "file"]
+    if not columns:
+        raise ValueError(f"{csv_path.name} has no target column besides 'file'")
+    images, targets = [], []
+    for row in rows:
+        image = Image.open(csv_path.parent / row["file"])
+        image = image.convert("L" if image.mode in ("L", "1", "I;16") else "RGB")
+        if image_size is not None:
+            image = image.resize((image_size, image_size))
+        pixels = torch.tensor(list(image.getdata()), dtype=torch.float32)
+        channels = 1 if image.mode == "L" else 3
+        images.append(pixels.reshape(image.size[1], image.size[0], channels).permute(2, 0, 1))
+        try:
+            targets.append([float(row[c]) for c in columns])
+        except ValueError as err:
+            raise ValueError(f"{row['file']}: the targets must be numbers ({err})") from None
+    if len({tuple(t.shape) for t in images}) > 1:
+        raise ValueError("the images differ in size: pass image_size to resize them to one")
+    y = torch.tensor(targets, dtype=torch.float32)
+    check_finite(y, "y")
+    return torch.stack(images), y

@@ -139,6 +139,27 @@ def _predict(model: nn.Module, x: torch.Tensor, device: torch.device, batch_size
     return torch.cat([model(x[i:i + batch_size].to(device)).float().cpu() for i in range(0, x.shape[0], batch_size)])
 
 
+WEIGHT_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+
+
+@torch.no_grad()
+def _layer_ends(model: nn.Module, x: torch.Tensor, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """What the first weight layer receives and what the last one outputs, on a batch ``x``."""
+    layers = [m for m in model.modules() if isinstance(m, WEIGHT_LAYERS)]
+    seen: dict[str, torch.Tensor] = {}
+    if not layers:
+        out = model(x.to(device)).float().cpu()
+        return x.float(), out
+    handles = [layers[0].register_forward_pre_hook(lambda _m, inp: seen.setdefault("first", inp[0].detach())),
+               layers[-1].register_forward_hook(lambda _m, _i, out: seen.__setitem__("last", out.detach()))]
+    try:
+        model(x.to(device))
+    finally:
+        for h in handles:
+            h.remove()
+    return seen["first"].float().cpu(), seen["last"].float().cpu()
+
+
 def _last_leaf(model: nn.Module) -> nn.Module | None:
     leaves = [m for m in model.modules() if not list(m.children())]
     return leaves[-1] if leaves else None
@@ -206,19 +227,25 @@ def examine(model: nn.Module, train: Any, val: Any = None, *, loss: str | LossFn
                     "non-finite predictions", "Lower the learning rate; check the loss for log(0) or division by 0."))
         return Report(findings, numbers)
 
-    # Scales of inputs and targets.
-    x_std, x_max = float(x_tr.std()), float(x_tr.abs().max())
+    # Scales of what the first weight layer receives and of what the loss compares: a model that
+    # standardises inside (cl.models.ScaledModel, a normalisation layer) is not flagged.
+    first_in, last_out = _layer_ends(work, x_tr[:batch_size], device)
+    x_std, x_max = float(first_in.std()), float(first_in.abs().max())
     numbers.update(input_std=x_std, input_max=x_max)
     if x_max > 20 or x_std > 10:
         add(Finding("input_scale", "warning", "Inputs far from unit scale",
-                    f"input std {_fmt(x_std)}, largest |value| {_fmt(x_max)} (raw 0-255 pixels?)",
-                    "Divide pixels by 255 or standardise the inputs with training statistics."))
+                    f"the first layer receives values with std {_fmt(x_std)}, largest |value| {_fmt(x_max)} "
+                    "(raw 0-255 pixels?)", "Divide pixels by 255 or standardise the inputs with training statistics."))
     y_mean, y_std = y_tr.mean(0), y_tr.std(0)
     far = float((y_mean.abs() / y_std.clamp_min(1e-12)).max())
     numbers.update(target_std=float(y_std.max()))
-    if float(y_std.max()) > 10 or float(y_std.min()) < 0.01 or far > 10:
+    p_first = p_tr[: last_out.shape[0]]
+    rescaled = (last_out.shape == p_first.shape and float(last_out.std()) > 0
+                and abs(math.log(float(p_first.std().clamp_min(1e-12)) / float(last_out.std()))) > math.log(3))
+    if not rescaled and (float(y_std.max()) > 10 or float(y_std.min()) < 0.01 or far > 10):
         add(Finding("target_scale", "warning", "Targets far from unit scale",
-                    f"target std {_fmt(float(y_std.min()))}..{_fmt(float(y_std.max()))}, |mean| / std up to {_fmt(far)}",
+                    f"target std {_fmt(float(y_std.min()))}..{_fmt(float(y_std.max()))}, |mean| / std up to "
+                    f"{_fmt(far)}, compared by the loss with the last layer's raw output",
                     "Standardise the targets (cl.Standardizer) or start the output bias at their mean."))
 
     # No better than the mean; collapsed predictions.
@@ -246,13 +273,13 @@ def examine(model: nn.Module, train: Any, val: Any = None, *, loss: str | LossFn
                             f"{outside:.0%} of the training targets lie outside its range [{lo}, {hi}]",
                             "Remove the activation after the last layer (a linear output), or rescale the targets."))
 
-    # Dead ReLUs per layer.
+    # Dead ReLUs per layer: a healthy network has some; a layer that is (nearly) all dead has stopped learning.
     if any(isinstance(m, nn.ReLU) for m in work.modules()):
-        dead = dead_relu_fractions(work, x_tr[:1024].to(device) if device.type != "cpu" else x_tr[:1024])
+        dead = dead_relu_fractions(work, x_tr[:1024])
         numbers["dead_relu_max"] = max(dead.values())
         worst = max(dead, key=dead.get)
-        if dead[worst] >= 0.5:
-            add(Finding("dead_relus", "problem" if dead[worst] >= 0.9 else "warning", "Dead ReLU units",
+        if dead[worst] >= 0.9:
+            add(Finding("dead_relus", "problem", "A layer of dead ReLU units",
                         f"{dead[worst]:.0%} of the units of '{worst}' never fire on {min(1024, x_tr.shape[0])} "
                         "training images", "Lower the learning rate; scale the inputs; check the initialisation."))
 
@@ -260,7 +287,8 @@ def examine(model: nn.Module, train: Any, val: Any = None, *, loss: str | LossFn
     work.zero_grad(set_to_none=True)
     xb, yb = x_tr[:batch_size].to(device), y_tr[:batch_size].to(device)
     out = work(xb).float()
-    loss_value = loss_fn(out.reshape(yb.shape) if out.numel() == yb.numel() else out, yb)
+    var_y = float(((y_tr - y_tr.mean(0)) ** 2).mean()) or 1.0  # a loss in units of Var(y): scale-free gradients
+    loss_value = loss_fn(out.reshape(yb.shape) if out.numel() == yb.numel() else out, yb) / var_y
     if loss_value.requires_grad:
         loss_value.backward()
         rel = {n: float(p.grad.norm() / p.detach().norm().clamp_min(1e-12)) for n, p in work.named_parameters()
@@ -306,19 +334,20 @@ def examine(model: nn.Module, train: Any, val: Any = None, *, loss: str | LossFn
                         f"slope {_fmt(slope)}, R² {_fmt(score)}, calibration slope {_fmt(calib)}",
                         "Do not stretch the predictions: it raises the error. Improve the model instead."))
 
-    # Error by target range: the rare ends.
+    # Error by target range: one end of the target far worse than the other (a rare end). Both ends
+    # of a healthy model err more than the middle (shrinkage towards the mean), but alike.
     if y_va.shape[0] >= 50 and score > 0.05:
         t = y_va[:, 0]
         lo, hi = torch.quantile(t, 0.1), torch.quantile(t, 0.9)
         err = (p_va[:, 0] - t).abs()
-        mid = err[(t > lo) & (t < hi)].mean()
-        ends = torch.maximum(err[t <= lo].mean(), err[t >= hi].mean())
-        ratio = float(ends / mid.clamp_min(1e-12))
-        numbers["ends_over_middle_mae"] = ratio
+        low_end, high_end = float(err[t <= lo].mean()), float(err[t >= hi].mean())
+        ratio = max(low_end, high_end) / max(min(low_end, high_end), 1e-12)
+        numbers["end_to_end_mae_ratio"] = ratio
         if ratio > 2:
-            add(Finding("rare_ends", "warning", "Errors concentrate at the ends of the target range",
-                        f"MAE in the outer tenth at the worse end is {_fmt(ratio)}× the middle's",
-                        "Collect or up-weight examples at the ends; check a bounded head is not saturating."))
+            worse = "high" if high_end > low_end else "low"
+            add(Finding("rare_ends", "warning", f"Errors concentrate at the {worse} end of the target range",
+                        f"MAE in the {worse}est tenth of the targets is {_fmt(ratio)}× the other end's",
+                        "Collect or up-weight examples at that end; check a bounded head is not saturating."))
 
     # Validation inputs shifted from training.
     if has_val and x_tr.ndim == 4 and x_tr.shape[0] >= 20 and x_va.shape[0] >= 20:

@@ -476,3 +476,60 @@ def _check_quadrant_design(make_model: Any) -> tuple[bool, str]:
     if not error < 1.0:
         return False, f"Trained the chapter's way, your model is off by {error:.2f} pixels on the held-out quadrant."
     return True, f"Trained the chapter's way, your model is off by {error:.2f} pixels on the held-out quadrant."
+
+
+# ----- chapter 8 -------------------------------------------------------------------------------
+
+
+@exercise("08.1", "Several findings can follow from one cause. Which finding names something you could change in "
+                  "the model's definition, and would make the others go away?")
+def _check_root_cause(answer: Any) -> tuple[bool, str]:
+    if not isinstance(answer, str):
+        return False, f"Expected the name of a check as a string (e.g. 'collapse'), got {type(answer).__name__}."
+    if answer == "output_activation":
+        return True, "The sigmoid cannot reach 80-350: its outputs saturate, so the predictions collapse and score " \
+                     "like the mean. Remove it (or rescale the targets to 0-1) and the symptoms go."
+    if answer in ("collapse", "mean_predictor", "overfit_one_batch", "gradients", "dead_relus"):
+        return False, f"'{answer}' is a symptom here: it would be there whatever made the outputs unable to move."
+    return False, f"'{answer}' is not the cause of this report."
+
+
+FIX_CHOICES = {"A": "train for more epochs", "B": "feed the served images through the training preprocessing",
+               "C": "add dropout", "D": "stretch the predictions to slope 1"}
+
+
+@exercise("08.2", "The model was not changed between training and serving; what reached it was.")
+def _check_fix_choice(answer: Any) -> tuple[bool, str]:
+    if not isinstance(answer, str) or answer.strip().upper() not in FIX_CHOICES:
+        return False, f"Expected one letter of {sorted(FIX_CHOICES)}."
+    if answer.strip().upper() == "B":
+        return True, "The served images were divided by 127: one preprocessing object, saved with the model, fixes it."
+    return False, f"'{FIX_CHOICES[answer.strip().upper()]}' does not touch the cause: the served images' value range."
+
+
+@exercise("08.3", "Compare the broken model's last layer with the targets: standardised targets are negative half the "
+                  "time. Then run cl.doctor.examine on your model before training it.")
+def _check_fixed_model(make_model: Any) -> tuple[bool, str]:
+    if not callable(make_model) or isinstance(make_model, torch.nn.Module):
+        return False, "Expected a function make_model() that returns a new, untrained model."
+    from .data import Standardizer, make_dish_dataset, train_val_split
+    from .doctor import examine
+    from .metrics import r2
+    from .models import predict
+    from .train import fit
+
+    x, y = make_dish_dataset(1300, image_size=16, seed=8)
+    (xt, yt), (xv, yv) = train_val_split(x / 255, y, 300)
+    scale = Standardizer().fit(yt)
+    train, val = (xt, scale.transform(yt)), (xv, scale.transform(yv))
+    torch.manual_seed(8)
+    model = make_model()
+    if not isinstance(model, torch.nn.Module):
+        return False, f"make_model() must return a torch.nn.Module, got {type(model).__name__}."
+    fit(model, train, epochs=6, lr=3e-3, batch_size=64, seed=8, device="cpu", progress=False)
+    report = examine(model, train, val)
+    score = r2(predict(model, val[0], device="cpu"), val[1])
+    if report.flagged or score < 0.8:
+        return False, f"Trained briefly, your model has validation R² {score:.2f} and the doctor flags " \
+                      f"{sorted(report.flagged) or 'nothing'}."
+    return True, f"Trained briefly, your model reaches validation R² {score:.2f} and the doctor flags nothing."

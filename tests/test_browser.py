@@ -68,6 +68,19 @@ def _open(browser, url):
     return page, errors
 
 
+def _figures_in(nb: Path) -> int:
+    """Images among the notebook's stored outputs, in cells whose output the book shows."""
+    import nbformat
+
+    count = 0
+    for cell in nbformat.read(nb, as_version=4).cells:
+        tags = cell.metadata.get("tags", [])
+        if cell.cell_type != "code" or "remove-output" in tags or "remove-cell" in tags:
+            continue
+        count += sum("image/png" in out.get("data", {}) for out in cell.get("outputs", []))
+    return count
+
+
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_chapter_page_in_chromium(site, browser, nb):
     url = f"{site}/notebooks/{nb.stem}.html"
@@ -81,6 +94,16 @@ def test_chapter_page_in_chromium(site, browser, nb):
         assert sizes, "the chapter page shows no image"
         broken = [src for src, complete, width in sizes if not complete or width == 0]
         assert not broken, f"images that did not load: {broken}"
+        # Every figure the notebook shows is on the page.
+        figures = _figures_in(nb)
+        shown = page.locator(".cell_output img").count()
+        assert shown >= figures, f"the notebook shows {figures} figures, the page {shown}"
+        # No code cell a reader sees needs a horizontal scroll bar at this width.
+        wide = page.eval_on_selector_all(
+            "div.cell_input pre",
+            "els => els.filter(e => e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1)"
+            ".map(e => e.innerText.split('\\n').reduce((a, b) => a.length > b.length ? a : b))")
+        assert not wide, f"code cells wider than the page: {wide[:3]}"
         # Maths is typeset by the book's own MathJax (no internet needed).
         assert page.locator("mjx-container").count() > 0, "no maths rendered"
         assert page.locator("script[src*='_static/mathjax/tex-chtml.js']").count() == 1

@@ -214,3 +214,27 @@ def test_dish_pixel_noise_is_zero_mean_uniform_with_the_given_std(std):
     pairs = ok[..., 1:] & ok[..., :-1]  # neighbouring pixels, neither clipped
     corr = torch.corrcoef(torch.stack([diff[..., 1:][pairs], diff[..., :-1][pairs]]))[0, 1]
     assert abs(float(corr)) < 0.02
+
+
+def test_image_folder_round_trip(tmp_path):
+    x, y = cl.make_box_dataset(6, image_size=8, seed=2)
+    csv_path = cl.data.save_image_folder(x, y, tmp_path / "boxes")
+    assert csv_path.name == "targets.csv" and len(list((tmp_path / "boxes").glob("*.png"))) == 6
+    x2, y2 = cl.data.load_image_folder(csv_path)
+    assert x2.shape == x.shape and torch.allclose(x2, x.round(), atol=0.5)
+    assert torch.allclose(y2, y, atol=1e-4)
+    small, _ = cl.data.load_image_folder(csv_path, image_size=4)
+    assert small.shape == (6, 3, 4, 4)
+
+
+def test_image_folder_refuses_bad_files(tmp_path):
+    with pytest.raises(ValueError, match="csv_path"):
+        cl.data.load_image_folder(tmp_path / "missing.csv")
+    (tmp_path / "t.csv").write_text("name,target\n")
+    with pytest.raises(ValueError, match="file"):
+        cl.data.load_image_folder(tmp_path / "t.csv")
+    x, y = cl.make_box_dataset(2, image_size=8, seed=2)
+    path = cl.data.save_image_folder(x, y, tmp_path / "b")
+    path.write_text("file,target_0\nimage_00000.png,abc\n")
+    with pytest.raises(ValueError, match="numbers"):
+        cl.data.load_image_folder(path)

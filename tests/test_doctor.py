@@ -171,3 +171,28 @@ def test_bad_input_gets_a_clear_error(model, train, err, match):
     train = _data(0) if train is None else train
     with pytest.raises(err, match=match):
         cl.doctor.examine(model, train)
+
+
+def test_scaling_inside_the_model_is_not_flagged():
+    """cl.models.ScaledModel standardises raw pixels and targets itself: no scale warning."""
+    x, y = _data(0, scale=255.0)
+    y = 100 * y + 500
+    model = cl.models.ScaledModel(_linear(), cl.Standardizer().fit(x), cl.Standardizer().fit(y))
+    report = cl.doctor.examine(model, (x, y), (x, y))
+    assert not {"input_scale", "target_scale"} & report.flagged, str(report)
+
+
+def test_zoo_record_meets_the_detection_and_false_alarm_rates():
+    """benchmarks/doctor_zoo.py's committed figures: every planted problem found in at least 90% of
+    its runs, at most 10% false alarms on healthy setups, an examination within 10 s."""
+    import json
+    from pathlib import Path
+
+    record = json.loads((Path(__file__).resolve().parents[1] / "benchmarks" / "doctor_zoo.json").read_text())
+    assert len(record["planted"]) >= 10 and len(record["healthy"]) >= 5
+    assert len(record["_about"]["seeds"]) >= 3
+    missed = {name: r["detection_rate"] for name, r in record["planted"].items() if r["detection_rate"] < 0.9}
+    assert not missed, missed
+    assert record["false_alarm_rate"] <= 0.1
+    assert record["examine_seconds_max"] <= 10
+    assert record["examine_seconds_book_size"] <= 10

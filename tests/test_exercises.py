@@ -27,6 +27,9 @@ SOLUTIONS = {
     "07.1": lambda x: cl.heads.CoordChannels()(x),
     "07.2": lambda heat: cl.heads.SoftArgmax2d()(heat),
     "07.3": lambda: cl.models.HeatmapNet(),
+    "08.1": "output_activation",
+    "08.2": "B",
+    "08.3": lambda: cl.SmallCNN(16, 1, width=8),
 }
 WRONG = {
     "01.1": lambda p, y: float(1 - ((y - p) ** 2).sum() / ((y - p.mean()) ** 2).sum()),
@@ -50,6 +53,9 @@ WRONG = {
     "07.1": lambda x: torch.cat([x, (cl.heads.CoordChannels()(x)[:, -2:] + 1) / 2], dim=1),
     "07.2": lambda heat: cl.heads.coordinate_grid(*heat.shape[2:]).reshape(2, -1)[:, heat.flatten(1).argmax(1)].T,
     "07.3": lambda: cl.SmallCNN(32, 2, width=8, in_channels=1),
+    "08.1": "collapse",
+    "08.2": "D",
+    "08.3": lambda: torch.nn.Sequential(cl.SmallCNN(16, 1, width=8), torch.nn.ReLU()),
 }
 
 

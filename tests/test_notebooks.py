@@ -28,14 +28,19 @@ def test_there_are_chapters_and_toc_lists_them_in_order():
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_assertion_cells_are_checked_by_nbval(path):
     asserting = [c for c in cells(path) if c["cell_type"] == "code"
-                 and re.search(r"^\s*assert\b", c["source"], re.M) and "hide-input" not in tags(c)]
+                 and re.search(r"^\s*assert\b", c["source"], re.M) and "BEGIN SOLUTION" not in c["source"]]
     assert asserting, f"{path.name} asserts no claim"
     for cell in asserting:
         assert "nbval-check-output" in tags(cell), f"assert cell not compared by nbval: {cell['source'][:60]}"
+        assert "cl.claim(" in cell["source"], f"an assert that is not a cl.claim: {cell['source'][:60]}"
+        assert "cl.claims.holds(" in cell["source"], "a claim cell shows its claim (cl.claims.holds)"
         assert cell.get("outputs"), "assert cell has no stored output: run tools/sync_notebooks.py --execute"
-        text = "".join("".join(o.get("text", "")) for o in cell["outputs"])
+        text = "".join("".join(o.get("text", "")) + "".join(o.get("data", {}).get("text/plain", ""))
+                       for o in cell["outputs"])
         assert "claim holds" in text and not re.search(r"\d\.\d{3,}", text), \
-            "an assert cell prints a fixed sentence (numbers go in an unchecked cell)"
+            "an assert cell shows a fixed sentence (its numbers only in the callout's HTML, which is not compared)"
+        html = "".join("".join(o.get("data", {}).get("text/html", "")) for o in cell["outputs"])
+        assert "Claim holds" in html and "measured" in html, "the callout shows the measured numbers"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)

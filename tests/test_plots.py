@@ -92,3 +92,18 @@ def test_show_source_shows_the_code_that_runs():
         cl.plots.show_source(3)
     with pytest.raises(ValueError, match="course_lib"):
         cl.plots.show_source(pytest.raises)
+
+
+def test_error_map_explorer_switches_models():
+    import ipywidgets
+
+    x, y = cl.data.make_position_dataset(8, 3)
+    held = cl.data.position_split(y, 8, "quadrant")
+    w = cl.widgets.error_map_explorer(y, {"a": torch.rand(len(y)), "b": torch.rand(len(y))}, held_out=held)
+    assert isinstance(w, ipywidgets.interactive)
+    menu = w.children[0]
+    assert list(menu.options) == ["a", "b"]
+    menu.value = "b"  # re-draws without error
+    plt.close("all")
+    with pytest.raises(ValueError, match="errors"):
+        cl.widgets.error_map_explorer(y, {})
