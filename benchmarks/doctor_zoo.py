@@ -192,6 +192,16 @@ def _frozen(seed):
     return nn.Sequential(net, nn.Linear(2, 2)), train, val
 
 
+def _held_out_quadrant(seed):
+    """Chapter 7: a flatten-and-dense CNN, validated on the quadrant of positions it never saw."""
+    x, y_px = cl.data.make_position_dataset(SIZE, 3)
+    y = cl.heads.pixels_to_unit(y_px, SIZE)
+    test = cl.data.position_split(y_px, SIZE, "quadrant")
+    torch.manual_seed(seed)
+    net = _fit(cl.SmallCNN(SIZE, 2, width=8, in_channels=1), (x[~test], y[~test]), epochs=30, lr=5e-3, seed=seed)
+    return net, (x[~test], y[~test]), (x[test], y[test])
+
+
 PLANTED: dict[str, tuple[Callable, str]] = {
     "broadcast loss (targets (N,) against outputs (N, 1))": (_broadcast, "shapes"),
     "ReLU on the output, standardised targets": (_relu_output, "output_activation"),
@@ -205,6 +215,7 @@ PLANTED: dict[str, tuple[Callable, str]] = {
     "validation photographed under a brighter lamp": (_lighting_shift, "input_shift"),
     "predictions stretched 1.6x (miscalibrated)": (_miscalibrated, "calibration"),
     "a model that cannot learn (frozen weights)": (_frozen, "overfit_one_batch"),
+    "plain CNN validated on a held-out quadrant (chapter 7)": (_held_out_quadrant, "overfitting"),
 }
 HEALTHY: dict[str, Callable] = {
     "SmallCNN on boxes, fit_scaled": _healthy_boxes,

@@ -334,20 +334,34 @@ def examine(model: nn.Module, train: Any, val: Any = None, *, loss: str | LossFn
                         f"slope {_fmt(slope)}, R² {_fmt(score)}, calibration slope {_fmt(calib)}",
                         "Do not stretch the predictions: it raises the error. Improve the model instead."))
 
-    # Error by target range: one end of the target far worse than the other (a rare end). Both ends
-    # of a healthy model err more than the middle (shrinkage towards the mean), but alike.
+    # Error by target range: the rare end (chapter 5). Both ends of a healthy model err more than
+    # the middle (shrinkage towards the mean), and one end can be harder than the other; a warning
+    # needs an end that is both far worse and rare in the training targets.
     if y_va.shape[0] >= 50 and score > 0.05:
         t = y_va[:, 0]
         lo, hi = torch.quantile(t, 0.1), torch.quantile(t, 0.9)
         err = (p_va[:, 0] - t).abs()
         low_end, high_end = float(err[t <= lo].mean()), float(err[t >= hi].mean())
         ratio = max(low_end, high_end) / max(min(low_end, high_end), 1e-12)
-        numbers["end_to_end_mae_ratio"] = ratio
-        if ratio > 2:
-            worse = "high" if high_end > low_end else "low"
-            add(Finding("rare_ends", "warning", f"Errors concentrate at the {worse} end of the target range",
-                        f"MAE in the {worse}est tenth of the targets is {_fmt(ratio)}× the other end's",
-                        "Collect or up-weight examples at that end; check a bounded head is not saturating."))
+        worse_mae = max(low_end, high_end) / float(t.std().clamp_min(1e-12))
+        worse = "high" if high_end > low_end else "low"
+        # how thinly the training targets are spread at each end: the width of the outer tenth (between
+        # the 2% and 10% quantiles, and the 90% and 98% ones); a rare end is a wide, sparse one
+        q = torch.quantile(y_tr[:, 0], torch.tensor([0.02, 0.1, 0.9, 0.98]))
+        low_width, high_width = float(q[1] - q[0]), float(q[3] - q[2])
+        w_worse, w_other = (high_width, low_width) if worse == "high" else (low_width, high_width)
+        rarity = w_worse / max(w_other, 1e-12)
+        numbers.update(end_to_end_mae_ratio=ratio, worse_end_mae_over_std=worse_mae, worse_end_rarity=rarity)
+        if ratio > 2 and worse_mae > 0.25:
+            rare = rarity >= 2
+            add(Finding("rare_ends", "warning" if rare else "note",
+                        f"Errors concentrate at the {worse} end of the target range"
+                        + (", where training targets are rare" if rare else ""),
+                        f"MAE in the {worse}est tenth of the targets is {_fmt(ratio)}× the other end's "
+                        f"({_fmt(worse_mae)} target std); the training targets are spread {_fmt(rarity)}× thinner "
+                        "at that end",
+                        "Collect or up-weight examples at that end; check a bounded head is not saturating."
+                        if rare else "That end may simply be harder: look at its images before changing the data."))
 
     # Validation inputs shifted from training.
     if has_val and x_tr.ndim == 4 and x_tr.shape[0] >= 20 and x_va.shape[0] >= 20:

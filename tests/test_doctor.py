@@ -196,3 +196,28 @@ def test_zoo_record_meets_the_detection_and_false_alarm_rates():
     assert record["false_alarm_rate"] <= 0.1
     assert record["examine_seconds_max"] <= 10
     assert record["examine_seconds_book_size"] <= 10
+
+
+def test_rare_end_errors_are_flagged_but_small_noisy_ones_are_not():
+    x, y = _data(0)
+    y = torch.exp(1.5 * (y - y.mean()) / y.std())  # a long, sparse high tail: high targets are rare
+    top = y[:, 0] >= torch.quantile(y[:, 0], 0.9)
+    wrong_at_top = y.clone()
+    wrong_at_top[top] -= y.std()  # the rare high end predicted one target std too low
+    report = cl.doctor.examine(Memoriser(x, wrong_at_top), (x, y), (x, y))
+    assert "rare_ends" in report.flagged
+    slightly = y.clone()
+    slightly[top] -= 0.02 * y.std()  # twice as wrong as elsewhere, but tiny
+    noise = torch.sign(torch.randn(int((~top).sum()), 1, generator=torch.Generator().manual_seed(0)))
+    slightly[~top] += 0.005 * y.std() * noise
+    assert "rare_ends" not in cl.doctor.examine(Memoriser(x, slightly), (x, y), (x, y)).flagged
+
+
+def test_a_harder_end_that_is_not_rare_is_a_note_not_a_warning():
+    x, y = _data(0)
+    top = y[:, 0] >= torch.quantile(y[:, 0], 0.9)
+    wrong_at_top = y.clone()
+    wrong_at_top[top] -= y.std()
+    report = cl.doctor.examine(Memoriser(x, wrong_at_top), (x, y), (x, y))
+    assert "rare_ends" not in report.flagged
+    assert any(f.check == "rare_ends" and f.severity == "note" for f in report.findings)
