@@ -99,7 +99,9 @@ def test_nbval_passes_a_true_claim(tmp_path):
     assert result.returncode == 0, result.stdout
 
 
-DEFECT = re.compile(r"\b(nan|inf)\b|Traceback|Warning", re.IGNORECASE)
+# nan and inf in any case; Python warnings as Python prints them ("UserWarning: ..."), so that a
+# lower-case word such as the doctor's severity "warning" is not mistaken for one
+DEFECT = re.compile(r"\b(?i:nan|inf)\b|Traceback|Warning")
 
 
 def output_defects(text: str) -> list[str]:
