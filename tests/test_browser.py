@@ -105,7 +105,7 @@ def test_chapter_page_in_chromium(site, browser, nb):
         links = page.eval_on_selector_all("a[href*='colab.research.google.com']", "els => els.map(e => e.href)")
         assert links and all(link.endswith(f"/notebooks/{nb.name}") for link in links), links
         # A solution is hidden until its toggle is clicked.
-        toggle = page.locator("details.hide.above-input").first
+        toggle = page.locator("details.hide.above-input", has_text="BEGIN SOLUTION").first  # claim cells fold too
         solution = toggle.locator("div.cell_input, .highlight").first
         assert not solution.is_visible(), "a solution is visible before its toggle is clicked"
         toggle.locator("summary").click()
