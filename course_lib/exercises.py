@@ -131,6 +131,30 @@ def _check_shrunk_predictor(answer: Any) -> tuple[bool, str]:
     return False, f"Your {' and '.join(wrong)} is off."
 
 
+def _letter(answer: Any, options: str) -> str | None:
+    """``answer`` as one upper-case letter among ``options``, or None."""
+    if isinstance(answer, str) and answer.strip().upper() in options and len(answer.strip()) == 1:
+        return answer.strip().upper()
+    return None
+
+
+@exercise("01.4", "What is the MSE of these predictions? Compare it with Var(y), then use R² = 1 - MSE / Var(y).")
+def _check_noisy_predictions(answer: Any) -> tuple[bool, str]:
+    from .metrics import r2
+
+    letter = _letter(answer, "ABC")
+    if letter is None:
+        return False, "Expected one letter, \"A\", \"B\" or \"C\", written before running the cell."
+    g = torch.Generator().manual_seed(14)
+    y = 80 + 270 * torch.rand(20_000, 1, generator=g, dtype=torch.float64)
+    measured = r2(y + y.std() * torch.randn(y.shape, generator=g, dtype=torch.float64), y)
+    nearest = min({"A": 0.5, "B": 0.0, "C": -1.0}.items(), key=lambda kv: abs(kv[1] - measured))[0]
+    if letter == nearest:
+        return True, (f"Measured R² {measured:.2f}. The noise adds its whole variance, Var(y), to the MSE: "
+                      "predictions that follow the targets on average can still score no better than the mean.")
+    return False, f"You predicted {letter}; the run measures R² {measured:.2f}."
+
+
 # ----- chapter 2 -------------------------------------------------------------------------------
 
 @exercise("02.1", "Expand mean((y - c)**2) = Var(y) + (mean(y) - c)**2: the second term vanishes at c = mean(y).")
@@ -166,9 +190,27 @@ def _check_linear_output(answer: Any) -> tuple[bool, str]:
     return True, f"Validation R² {score:.3f} with predictions on both sides of 0."
 
 
+@exercise("02.4", "Standardised targets are negative about half the time. What can a ReLU output for those?")
+def _check_relu_one_batch(answer: Any) -> tuple[bool, str]:
+    if not isinstance(answer, (tuple, list)) or len(answer) != 2:
+        return False, "Expected the pair (prediction_24, ratio_24) that the cell passes."
+    said, ratio = answer
+    if not isinstance(said, bool):
+        return False, "prediction_24 must be True (it will pass) or False (it will not), written before the run."
+    if not isinstance(ratio, (int, float)) or isinstance(ratio, bool) or not math.isfinite(ratio) or ratio < 0:
+        return False, "ratio_24 must be the measured loss / Var(y) after the check (a number >= 0)."
+    passes = ratio < 0.1
+    if said == passes:
+        verdict = ("it fails, before any real training: no weight can make a ReLU output a negative target"
+                   if not passes else "it passes")
+        return True, f"Measured loss / Var {ratio:.2f} after 100 steps: {verdict}."
+    return False, f"You predicted {'a pass' if said else 'a failure'}; the run measures loss / Var {ratio:.2f}."
+
+
 # ----- chapter 3 -------------------------------------------------------------------------------
 
-@exercise("03.1", "For the best predictor, the slope of prediction on target equals R².")
+@exercise("03.1", "Write the slope as Cov(pred, y) / Var(y) and use y = pred + e, with the error e uncorrelated "
+                  "with the best prediction.")
 def _check_best_slope(answer: Any) -> tuple[bool, str]:
     if _close(answer, 0.64, 0.005):
         return True, "Slope = R² = 0.64: an honest predictor is flatter than y = x."
@@ -195,6 +237,28 @@ def _check_stretch_factor(answer: Any) -> tuple[bool, str]:
     if _close(answer, 2.0, 0.05):
         return True, "MSE' = Var(y)(1 - R²)/R², twice the MSE Var(y)(1 - R²) when R² = 0.5."
     return False, f"{answer!r} is not the factor."
+
+
+@exercise("03.4", "Try it: cl.data.simulate_best_predictor at both noise levels, and cl.slope_report for both slopes.")
+def _check_slopes_under_noise(answer: Any) -> tuple[bool, str]:
+    from .data import simulate_best_predictor
+    from .metrics import slope_report
+
+    if not isinstance(answer, (tuple, list)) or len(answer) != 2 or any(_letter(a, "ABC") is None for a in answer):
+        return False, "Expected two letters, e.g. (\"A\", \"C\"): one for each slope."
+    before = slope_report(*simulate_best_predictor(100_000, noise_std=0.5, seed=34))
+    after = slope_report(*simulate_best_predictor(100_000, noise_std=1.0, seed=34))
+
+    def verdict(key: str) -> str:
+        change = after[key] - before[key]
+        return "A" if change > 0.05 else "B" if change < -0.05 else "C"
+
+    truth = (verdict("pred_on_target_slope"), verdict("target_on_pred_slope"))
+    numbers = (f"prediction on target {before['pred_on_target_slope']:.2f} -> {after['pred_on_target_slope']:.2f}, "
+               f"calibration {before['target_on_pred_slope']:.2f} -> {after['target_on_pred_slope']:.2f}")
+    if tuple(_letter(a, "ABC") for a in answer) == truth:
+        return True, f"Measured: {numbers}. The shrinkage follows R² down; the best predictor stays calibrated."
+    return False, f"Not both right: the run measures {numbers}."
 
 
 # ----- chapter 4 -------------------------------------------------------------------------------
@@ -322,6 +386,24 @@ def _check_remedies(answer: Any) -> tuple[bool, str]:
     if wrong:
         return False, f"Not right for: {', '.join(sorted(wrong))}."
     return True, "Each symptom has its remedy: only the first is fixed by the preprocessing alone."
+
+
+@exercise("05.4", "A division by 200 is a gain of 255 / 200 on every input, the same kind of change as a brighter lamp. "
+                  "What did this model learn darker liquid means?")
+def _check_gain_direction(answer: Any) -> tuple[bool, str]:
+    options = ("too low", "too high", "no bias")
+    if not isinstance(answer, (tuple, list)) or len(answer) != 2:
+        return False, "Expected the pair (prediction_54, shift_54) that the cell passes."
+    said, measured = answer
+    if said not in options:
+        return False, f"prediction_54 must be one of {options}, written before running the cell."
+    if not isinstance(measured, (int, float)) or isinstance(measured, bool) or not math.isfinite(measured):
+        return False, "shift_54 must be the measured mean residual over the target std (a finite number)."
+    truth = "too low" if measured < -0.05 else "too high" if measured > 0.05 else "no bias"
+    if said == truth:
+        return True, (f"Measured mean residual {measured:+.2f} target std: {truth}, as the first-order "
+                      "arithmetic of a gain predicts for a small gain.")
+    return False, f"You predicted {said!r}; the run measures a mean residual of {measured:+.2f} target std."
 
 
 # ----- chapter 6 -------------------------------------------------------------------------------

@@ -393,3 +393,118 @@ def show_source(obj: Any) -> Any:
     source = textwrap.dedent(inspect.getsource(target)).rstrip()
     text = f"`{module}.{target.__qualname__}`\n\n```python\n{source}\n```"
     return Markdown(text)
+
+
+def plot_made_up_predictions(target: Any, slope: float = 1.0, offset: float = 0.0, noise: float = 0.0,
+                             seed: int = 0, ax: plt.Axes | None = None, title: str | None = None) -> plt.Axes:
+    """Predictions made up from the targets, ``mean + slope·(y − mean) + offset + noise·std(y)·ε``,
+    against the targets, titled with their MSE / Var(y), R² and both slopes (chapter 1).
+
+    ``slope`` shrinks (< 1) or stretches (> 1) around the mean, ``offset`` is in units of the
+    target's standard deviation, ``noise`` is the standard deviation of the added noise in the
+    same units. ``slope=0, offset=0, noise=0`` is the mean predictor.
+    """
+    from ._checks import check_number
+    from .metrics import mse, r2
+
+    y = torch.as_tensor(np.asarray(target, dtype=np.float64)).reshape(-1, 1)
+    if y.shape[0] < 3 or not bool(torch.isfinite(y).all()) or float(y.std()) == 0:
+        raise ValueError("target must hold at least 3 finite values that are not all equal")
+    slope = check_number(slope, "slope", -10, 10)
+    offset = check_number(offset, "offset", -10, 10)
+    noise = check_number(noise, "noise", 0, 10)
+    g = torch.Generator().manual_seed(int(seed))
+    std = float(y.std())
+    pred = y.mean() + slope * (y - y.mean()) + offset * std
+    pred = pred + noise * std * torch.randn(y.shape, generator=g, dtype=y.dtype)
+    var = float(((y - y.mean()) ** 2).mean())
+    ax = plot_pred_vs_target(pred, y, ax=ax, title="")
+    constant = float(pred.std()) <= 1e-9 * std
+    calib = float("nan") if constant else linear_fit(pred[:, 0], y[:, 0])["slope"]
+    calib_text = f"calibration slope {calib:.2f}" if np.isfinite(calib) else "calibration slope undefined"
+    head = title or f"slope {slope:g}, offset {offset:g} std, noise {noise:g} std"
+    ax.set_title(f"{head}\nMSE/Var {mse(pred, y) / var:.2f}, R² {r2(pred, y):.2f}, {calib_text}", fontsize=9)
+    return ax
+
+
+def plot_spread_strips(spreads: dict[str, Sequence[float]], threshold: float = 0.05, ax: plt.Axes | None = None,
+                       title: str = "Spread ratio of every run") -> plt.Axes:
+    """One row per setup, one dot per run (initialisation), at its prediction spread ratio
+    (std of predictions / std of targets); runs left of ``threshold`` have collapsed (chapter 2)."""
+    if not isinstance(spreads, dict) or not spreads:
+        raise ValueError("spreads must be a non-empty dict {setup: spread ratios of its runs}")
+    ax = _axes(ax, figsize=(7, 0.6 * len(spreads) + 1.4))
+    names = list(spreads)
+    for row, name in enumerate(names):
+        values = np.asarray(spreads[name], dtype=float)
+        if values.ndim != 1 or not len(values) or not np.isfinite(values).all():
+            raise ValueError(f"spreads[{name!r}] must be a non-empty list of finite numbers")
+        collapsed = values < threshold
+        ax.scatter(values[~collapsed], np.full((~collapsed).sum(), row), s=30, color="C0", zorder=3)
+        ax.scatter(values[collapsed], np.full(collapsed.sum(), row), s=30, color="C3", marker="x", zorder=3)
+        ax.text(1.02, row, f"{collapsed.mean():.0%} collapsed", va="center", fontsize=8,
+                transform=ax.get_yaxis_transform())
+    ax.axvline(threshold, color="C3", lw=1, ls="--", label=f"collapse threshold {threshold:g}")
+    ax.set_yticks(range(len(names)), names)
+    ax.set_ylim(len(names) - 0.5, -0.5)
+    ax.set_xlabel("spread ratio (std of predictions / std of targets)")
+    ax.set_ylabel("setup")
+    ax.set_title(title)
+    ax.legend(loc="lower right", fontsize=8)
+    return ax
+
+
+def show_augmentations(x: torch.Tensor, augmentations: dict[str, Any], n: int = 6, seed: int = 0,
+                       title: str = "The same images under each augmentation") -> plt.Figure:
+    """A grid: one row per augmentation (``{name: augment(x, generator) -> x}``, ``None`` for the
+    images as they are), the same first ``n`` images of ``x`` in every row, one random draw per
+    image from ``seed`` (chapter 4)."""
+    check_images(x, "x")
+    n = min(check_positive_int(n, "n"), x.shape[0])
+    if not isinstance(augmentations, dict) or not augmentations:
+        raise ValueError("augmentations must be a non-empty dict {name: augment function}")
+    fig, axes = plt.subplots(len(augmentations), n, figsize=(1.5 * n, 1.6 * len(augmentations) + 0.5),
+                             squeeze=False)
+    batch = x[:n].float()
+    lo, hi = float(batch.min()), float(batch.max())
+    for row, (name, augment) in enumerate(augmentations.items()):
+        if augment is not None and not callable(augment):
+            raise TypeError(f"augmentations[{name!r}] must be a function (x, generator) -> x, or None")
+        g = torch.Generator().manual_seed(int(seed))
+        out = augment(batch.clone(), g) if augment is not None else batch
+        for i, ax in enumerate(axes[row]):
+            img = ((out[i] - lo) / max(hi - lo, 1e-8)).clamp(0, 1).permute(1, 2, 0).cpu().numpy()
+            ax.imshow(img.squeeze(-1) if img.shape[-1] == 1 else img, cmap="gray")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0:
+                ax.set_ylabel(name, fontsize=8, rotation=0, ha="right", va="center")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_bin_probabilities(logits: Any, centres: Any, target: float | None = None, ax: plt.Axes | None = None,
+                           title: str = "Predicted distribution over bins") -> plt.Axes:
+    """The softmax over bins of one image (``logits`` of shape (K,)), with its expected value,
+    its arg-max and the true value marked (chapter 6)."""
+    z = torch.as_tensor(logits, dtype=torch.float32).reshape(-1)
+    c = torch.as_tensor(centres, dtype=torch.float32).reshape(-1)
+    if z.numel() != c.numel() or z.numel() < 2:
+        raise ValueError(f"logits and centres must have the same length K >= 2; got {z.numel()} and {c.numel()}")
+    if not bool(torch.isfinite(z).all()):
+        raise ValueError("logits must be finite")
+    p = z.softmax(0).numpy()
+    cn = c.numpy()
+    width = float(np.min(np.diff(cn))) if len(cn) > 1 else 1.0
+    ax = _axes(ax)
+    ax.bar(cn, p, width=0.9 * width, color="C0", alpha=0.7, label="probability")
+    ax.axvline(float((p * cn).sum()), color="C2", lw=2, label=f"expected value {float((p * cn).sum()):.0f}")
+    ax.axvline(float(cn[p.argmax()]), color="C1", lw=2, ls=":", label=f"arg-max {float(cn[p.argmax()]):.0f}")
+    if target is not None:
+        ax.axvline(float(target), color="k", lw=1.5, ls="--", label=f"true {float(target):.0f}")
+    ax.set_xlabel("bin centre")
+    ax.set_ylabel("probability")
+    ax.set_title(title, fontsize=10)
+    ax.legend(loc="upper left", fontsize=7, framealpha=0.6)
+    return ax

@@ -125,8 +125,6 @@ def test_prose_pages_in_chromium(site, browser):
     assert SCREENSHOT.stat().st_size > 10_000, "the chapter screenshot was not saved"
 
 
-@pytest.mark.xfail(reason="known defect: code is wrapped at 88 columns, but the page shows about 80 "
-                                       "(issue #20): remove this mark when the notebooks are wrapped to fit")
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_no_code_cell_scrolls_sideways(site, browser, nb):
     page, _ = _open(browser, f"{site}/notebooks/{nb.stem}.html")

@@ -128,3 +128,52 @@ def test_setup_cells_in_sync_with_config():
     result = subprocess.run([sys.executable, str(ROOT / "tools" / "sync_notebooks.py"), "--check"],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_shown_code_fits_the_page(path):
+    """The book shows about 77 columns of code at 1280 px (tools/wrap_code.py); none scrolls."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    from wrap_code import WIDTH, shown_code_cells, too_wide
+
+    nb = json.loads(path.read_text())
+    wide = [line for cell in shown_code_cells(nb) for line in too_wide("".join(cell["source"]))]
+    assert not wide, f"{len(wide)} code lines over {WIDTH} columns (run tools/wrap_code.py): {wide[:3]}"
+
+
+def test_wrapping_keeps_the_program_and_fits():
+    sys.path.insert(0, str(ROOT / "tools"))
+    from wrap_code import same_program, too_wide, wrap_source
+
+    source = textwrap.dedent('''\
+        def f(a):
+            """A docstring that is far too long for the page, so it has to be split somewhere."""
+            return a  # a trailing comment that pushes this line past the width of the page
+        print(f"a long f-string with a {f(1):>10} field that must not be split inside its braces")
+        assert f(1) == 1, "a message that is long enough to need wrapping at the page's width"
+        plt.plot([1, 2]);''')
+    wrapped = wrap_source(source)
+    assert not too_wide(wrapped), wrapped
+    assert same_program(source, wrapped)
+    assert wrapped.endswith(";"), "a final semicolon (which hides a value) is kept"
+    assert not same_program(source, source.replace("braces", "brackets"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_every_widget_has_a_static_twin(path):
+    """A widget needs a kernel; the built book hides it and shows a figure of the same thing
+    beside it (the browser test checks that the page shows every stored figure)."""
+    nb = json.loads(path.read_text())
+    for i, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] != "code" or "cl.widgets." not in "".join(cell["source"]):
+            continue
+        assert "remove-output" in cell["metadata"].get("tags", []), f"cell {i}: the widget must be hidden in the book"
+        near = [c for c in nb["cells"][max(0, i - 4): i + 3] if c["cell_type"] == "code" and c is not cell]
+        assert any("image/png" in out.get("data", {}) for c in near for out in c.get("outputs", [])), \
+            f"cell {i}: no figure (the widget's static twin) in the cells around the widget"
+
+
+def test_chapters_with_something_to_explore_have_a_widget():
+    with_widget = {p.name[:2] for p in NOTEBOOKS if "cl.widgets." in p.read_text()}
+    # chapter 8's lesson is a report, not a quantity to vary: it has none
+    assert with_widget >= {"01", "02", "03", "04", "05", "06", "07"}, sorted(with_widget)

@@ -107,3 +107,85 @@ def test_error_map_explorer_switches_models():
     plt.close("all")
     with pytest.raises(ValueError, match="errors"):
         cl.widgets.error_map_explorer(y, {})
+
+
+def test_made_up_predictions_report_their_numbers():
+    y = torch.linspace(0, 10, 200)
+    ax = cl.plots.plot_made_up_predictions(y, slope=0.5)
+    assert _labels_and_title(ax)
+    # shrinking around the mean: R² = 1 - (1 - 0.5)² = 0.75, calibration slope 2
+    assert "R² 0.75" in ax.get_title() and "calibration slope 2.00" in ax.get_title()
+    mean = cl.plots.plot_made_up_predictions(y, slope=0.0)
+    assert "MSE/Var 1.00" in mean.get_title() and "calibration slope undefined" in mean.get_title()
+    with pytest.raises(ValueError, match="noise"):
+        cl.plots.plot_made_up_predictions(y, noise=-1)
+    with pytest.raises(ValueError, match="target"):
+        cl.plots.plot_made_up_predictions(torch.ones(10))
+    plt.close("all")
+
+
+def test_spread_strips_mark_collapsed_runs():
+    ax = cl.plots.plot_spread_strips({"a": [0.0, 0.5, 0.9, 0.01], "b": [0.8, 0.7]})
+    assert _labels_and_title(ax)
+    texts = [t.get_text() for t in ax.texts]
+    assert texts == ["50% collapsed", "0% collapsed"]
+    with pytest.raises(ValueError, match="spreads"):
+        cl.plots.plot_spread_strips({"a": [float("nan")]})
+    with pytest.raises(ValueError, match="spreads"):
+        cl.plots.plot_spread_strips({})
+    plt.close("all")
+
+
+def test_show_augmentations_draws_one_row_per_augmentation():
+    x, _ = cl.make_dish_dataset(4, image_size=16, seed=0)
+    fig = cl.plots.show_augmentations(x, {"as is": None, "D4": cl.augment.random_d4}, n=3)
+    assert len(fig.axes) == 6 and fig.axes[0].get_ylabel() == "as is"
+    with pytest.raises(TypeError, match="augmentations"):
+        cl.plots.show_augmentations(x, {"bad": 3})
+    with pytest.raises(ValueError, match="augmentations"):
+        cl.plots.show_augmentations(x, {})
+    plt.close("all")
+
+
+def test_bin_probabilities_mark_expected_value_and_arg_max():
+    ax = cl.plots.plot_bin_probabilities(torch.tensor([0.0, 2.0, 0.0, 1.9]), [10, 20, 30, 40], target=33)
+    assert _labels_and_title(ax)
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert "arg-max 20" in labels and "true 33" in labels and any(s.startswith("expected value") for s in labels)
+    with pytest.raises(ValueError, match="same length"):
+        cl.plots.plot_bin_probabilities(torch.zeros(3), [1, 2])
+    plt.close("all")
+
+
+def test_chapter_widgets_build_and_redraw():
+    import ipywidgets
+
+    y = torch.linspace(0, 1, 50)[:, None]
+    w = cl.widgets.prediction_explorer(y)
+    assert [c.description for c in w.children[:3]] == ["slope", "offset (std)", "noise (std)"]
+    w.children[0].value = 0.3
+    with pytest.raises(ValueError, match="target"):
+        cl.widgets.prediction_explorer(torch.zeros(5))
+
+    w = cl.widgets.run_explorer({"flat": [torch.zeros(50, 1) + 0.5], "good": [y.clone()]}, y)
+    w.children[0].value = "good"
+    with pytest.raises(ValueError, match="predictions"):
+        cl.widgets.run_explorer({"empty": []}, y)
+
+    x, _ = cl.make_dish_dataset(4, image_size=16, seed=0)
+    w = cl.widgets.augmentation_viewer(x, {"D4": cl.augment.random_d4}, n=2)
+    w.children[1].value = 3
+
+    logits, labels = torch.randn(40, 3) * 4, torch.randint(0, 3, (40,))
+    w = cl.widgets.temperature_slider(logits, labels, fitted=2.0)
+    assert abs(w.children[0].value - 2.0) < 1e-9
+    w.children[0].value = 4.0
+    with pytest.raises(ValueError, match="logits"):
+        cl.widgets.temperature_slider(torch.randn(5), labels)
+
+    w = cl.widgets.bins_explorer({3: torch.randn(50, 3)}, {3: torch.tensor([1.0, 2, 3])}, y)
+    assert isinstance(w, ipywidgets.interactive)
+    w.children[1].value = 7
+    with pytest.raises(ValueError, match="logits"):
+        cl.widgets.bins_explorer({3: torch.randn(49, 3)}, {3: torch.tensor([1.0, 2, 3])}, y)
+    plt.close("all")
