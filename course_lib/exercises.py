@@ -325,6 +325,25 @@ def _check_c4_tta(fn: Any) -> tuple[bool, str]:
     return True, "Your TTA prediction is the same for an image and its quarter turns."
 
 
+@exercise("04.4", "Write the TTA prediction for a transformed image g·x as a mean over h of f(h·g·x). As h runs over "
+                  "the 8 elements, which elements does h·g run over?")
+def _check_tta_invariance(answer: Any) -> tuple[bool, str]:
+    if not isinstance(answer, (tuple, list)) or len(answer) != 2:
+        return False, "Expected the pair (prediction_44, change_44) that the cell passes."
+    said, measured = _letter(answer[0], "AB"), answer[1]
+    if said is None:
+        return False, "prediction_44 must be \"A\" or \"B\", written before running the cell."
+    if not isinstance(measured, (int, float)) or isinstance(measured, bool) or not math.isfinite(measured):
+        return False, "change_44 must be the measured invariance error (a finite number)."
+    truth = "A" if measured < 1e-3 else "B"
+    if said == truth:
+        return True, (f"Measured {measured:.1e}: averaging over the whole group makes any model exactly invariant, "
+                      "at 8 forward passes per image.")
+    return False, f"You predicted {said}; the run measures an invariance error of {measured:.1e}."
+
+
+# ----- chapter 5 -------------------------------------------------------------------------------
+
 def _random_probs(n: int, k: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Softmax probabilities (n, k) and integer labels (n,), reproducibly."""
     gen = torch.Generator().manual_seed(seed)
@@ -476,6 +495,22 @@ def _check_pinball(fn: Any) -> tuple[bool, str]:
         if not math.isclose(float(fn(pred.clone(), target.clone(), q)), want, rel_tol=1e-4):
             return False, f"On 100 random pairs at level {q} your mean loss differs from the reference."
     return True, "Your pinball loss matches, for low, middle and high levels."
+
+
+@exercise("06.4", "Differentiate (log(y + ε) - log(p + ε))² with respect to p and put in p = 0: the factor 1 / (p + ε) "
+                  "is what ε controls.")
+def _check_gradient_size(answer: Any) -> tuple[bool, str]:
+    letter = _letter(answer, "ABC")
+    if letter is None:
+        return False, "Expected one letter, \"A\", \"B\" or \"C\", written before running the cell."
+    pred = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    ((math.log(0.5 + 1e-3) - torch.log(pred + 1e-3)) ** 2).sum().backward()
+    size = abs(float(pred.grad))
+    nearest = min({"A": 1.0, "B": 4.0, "C": 7.0}.items(), key=lambda kv: abs(kv[1] - math.log10(size)))[0]
+    if letter == nearest:
+        return True, (f"Measured |gradient| {size:.3g}: ε = 1e-3 caps 1 / (p + ε) at 1000, so the push near 0 is "
+                      "far gentler than with ε = 1e-9, yet still thousands of times an MSE gradient.")
+    return False, f"You predicted {letter}; the run measures |gradient| {size:.3g}."
 
 
 # ----- chapter 7 -------------------------------------------------------------------------------
