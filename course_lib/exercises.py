@@ -155,6 +155,40 @@ def _check_noisy_predictions(answer: Any) -> tuple[bool, str]:
     return False, f"You predicted {letter}; the run measures R² {measured:.2f}."
 
 
+def _tiny_reader() -> tuple[Any, Any, torch.Tensor, torch.Tensor]:
+    """A fixed linear model on 8×8 images, a target scaler and raw images and targets (exercises)."""
+    from torch import nn
+
+    from .data import Standardizer
+
+    g = torch.Generator().manual_seed(15)
+    x = 255 * torch.rand(40, 3, 8, 8, generator=g)
+    y = 100 + 30 * torch.randn(40, 2, generator=g)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(192, 2))
+    with torch.no_grad():
+        model[1].weight.copy_(0.05 * torch.randn(2, 192, generator=g))
+        model[1].bias.zero_()
+    return model.eval(), Standardizer().fit(y), x, y
+
+
+@exercise("01.5", "The model was trained on standardised targets. In which units are its outputs, and in which are "
+                  "the targets you compare them with?")
+def _check_validation_mse(fn: Any) -> tuple[bool, str]:
+    from .metrics import mse
+    from .models import predict
+
+    if not callable(fn):
+        return False, f"Expected a function validation_mse(model, scaler, x, y), got {type(fn).__name__}."
+    model, scaler, x, y = _tiny_reader()
+    want = mse(scaler.inverse_transform(predict(model, x / 255)), y)
+    got = fn(model, scaler, x, y)
+    if not _close(float(got), want, 1e-4 * want):
+        if _close(float(got), mse(predict(model, x / 255), y), 1e-4 * want):
+            return False, "That is still the buggy number: the outputs and the targets are in different units."
+        return False, f"On a test model your function gave {float(got):.2f}, the validation MSE is {want:.2f}."
+    return True, "The predictions are mapped back to the targets' units before they are compared."
+
+
 # ----- chapter 2 -------------------------------------------------------------------------------
 
 @exercise("02.1", "Expand mean((y - c)**2) = Var(y) + (mean(y) - c)**2: the second term vanishes at c = mean(y).")
@@ -261,6 +295,29 @@ def _check_slopes_under_noise(answer: Any) -> tuple[bool, str]:
     return False, f"Not both right: the run measures {numbers}."
 
 
+@exercise("03.5", "Which line maps a prediction to the expected target: the one fitted with the target on the y-axis, or "
+                  "the inverse of the one fitted with the prediction on the y-axis?")
+def _check_recalibrate(fn: Any) -> tuple[bool, str]:
+    from .data import simulate_best_predictor
+    from .metrics import linear_fit, mse
+
+    if not callable(fn):
+        return False, f"Expected a function recalibrate_line(pred_cal, y_cal, pred_new), got {type(fn).__name__}."
+    f, y = simulate_best_predictor(20_000, noise_std=0.7, seed=35)
+    pred = 1.6 * f + 0.5  # over-confident and shifted
+    cal, new = slice(0, 10_000), slice(10_000, None)
+    fit = linear_fit(pred[cal], y[cal])
+    best = mse(fit["intercept"] + fit["slope"] * pred[new], y[new])
+    got = torch.as_tensor(fn(pred[cal], y[cal], pred[new]), dtype=torch.float64).reshape(-1)
+    if got.shape != y[new].shape:
+        return False, f"Expected {len(y[new])} recalibrated predictions, got shape {tuple(got.shape)}."
+    score = mse(got, y[new])
+    if score > 1.01 * best:
+        return False, (f"Recalibrated MSE {score:.3f} on new data, where the calibration line reaches {best:.3f} "
+                       f"(unrecalibrated: {mse(pred[new], y[new]):.3f}).")
+    return True, f"MSE on new data {score:.3f}, down from {mse(pred[new], y[new]):.3f}: the calibration line."
+
+
 # ----- chapter 4 -------------------------------------------------------------------------------
 
 @exercise("04.1", "A mirror maps the column x to image_size - 1 - x; the row y does not move.")
@@ -340,6 +397,29 @@ def _check_tta_invariance(answer: Any) -> tuple[bool, str]:
         return True, (f"Measured {measured:.1e}: averaging over the whole group makes any model exactly invariant, "
                       "at 8 forward passes per image.")
     return False, f"You predicted {said}; the run measures an invariance error of {measured:.1e}."
+
+
+@exercise("04.5", "Which transforms leave a square's row where it was? Try your choice with cl.plots.show_augmentations "
+                  "on a few boxes first.")
+def _check_row_augmentation(augment: Any) -> tuple[bool, str]:
+    from .data import make_box_dataset, train_val_split
+    from .metrics import r2
+    from .models import SmallCNN, predict
+    from .train import fit_scaled
+
+    if augment is None:
+        return False, "No augmentation trains fine but adds no views of the data: choose one that does."
+    if not callable(augment):
+        return False, f"Expected an augmentation function (x, generator) -> x, got {type(augment).__name__}."
+    x, y = make_box_dataset(1500, image_size=16, box_size=3, seed=45)
+    (xt, yt), (xv, yv) = train_val_split(x / 255, y[:, 1:], 500)
+    torch.manual_seed(45)
+    model, _ = fit_scaled(SmallCNN(16, 1, width=8), (xt, yt), epochs=6, lr=3e-3, batch_size=64, augment=augment,
+                          seed=45, device="cpu", progress=False)
+    score = r2(predict(model, xv), yv)
+    if score <= 0.9:
+        return False, f"Trained with your augmentation, the row is read with validation R² {score:.2f} (need > 0.9)."
+    return True, f"Validation R² {score:.3f} for the row: your augmentation adds views and keeps the target true."
 
 
 # ----- chapter 5 -------------------------------------------------------------------------------
@@ -423,6 +503,22 @@ def _check_gain_direction(answer: Any) -> tuple[bool, str]:
         return True, (f"Measured mean residual {measured:+.2f} target std: {truth}, as the first-order "
                       "arithmetic of a gain predicts for a small gain.")
     return False, f"You predicted {said!r}; the run measures a mean residual of {measured:+.2f} target std."
+
+
+@exercise("05.5", "The model learned from pixels divided by 255. Serve it exactly that.")
+def _check_serve(fn: Any) -> tuple[bool, str]:
+    from .models import predict
+
+    if not callable(fn):
+        return False, f"Expected a function serve(model, images), got {type(fn).__name__}."
+    model, _, x, _ = _tiny_reader()
+    want = predict(model, x / 255)
+    got = torch.as_tensor(fn(model, x.round().to(torch.uint8)), dtype=torch.float32)
+    if got.shape != want.shape:
+        return False, f"Expected predictions of shape {tuple(want.shape)}, got {tuple(got.shape)}."
+    if not torch.allclose(got, predict(model, x.round() / 255), atol=1e-4):
+        return False, "On camera images (uint8, 0-255) your serve() does not give the model what it was trained on."
+    return True, "The serving path now applies the training preprocessing."
 
 
 # ----- chapter 6 -------------------------------------------------------------------------------
@@ -511,6 +607,25 @@ def _check_gradient_size(answer: Any) -> tuple[bool, str]:
         return True, (f"Measured |gradient| {size:.3g}: ε = 1e-3 caps 1 / (p + ε) at 1000, so the push near 0 is "
                       "far gentler than with ε = 1e-9, yet still thousands of times an MSE gradient.")
     return False, f"You predicted {letter}; the run measures |gradient| {size:.3g}."
+
+
+@exercise("06.5", "Angles live on a circle: a difference of 358° is a difference of 2°.")
+def _check_angle_error(fn: Any) -> tuple[bool, str]:
+    from .heads import angular_error
+
+    if not callable(fn):
+        return False, f"Expected a function angle_error(pred_deg, true_deg), got {type(fn).__name__}."
+    g = torch.Generator().manual_seed(65)
+    pred, true = 360 * torch.rand(200, generator=g), 360 * torch.rand(200, generator=g)
+    got = torch.as_tensor(fn(pred, true), dtype=torch.float32).reshape(-1)
+    if got.shape != pred.shape:
+        return False, f"Expected one error per angle ({len(pred)}), got shape {tuple(got.shape)}."
+    want = angular_error(pred, true)
+    if not torch.allclose(got, want, atol=1e-3):
+        i = int((got - want).abs().argmax())
+        return False, (f"For a prediction {float(pred[i]):.0f}° and a true {float(true[i]):.0f}° your function gives "
+                       f"{float(got[i]):.0f}°, the error on the circle is {float(want[i]):.0f}°.")
+    return True, "Errors measured on the circle, never above 180°."
 
 
 # ----- chapter 7 -------------------------------------------------------------------------------
