@@ -407,9 +407,14 @@ def plot_made_up_predictions(target: Any, slope: float = 1.0, offset: float = 0.
     from ._checks import check_number
     from .metrics import mse, r2
 
-    y = torch.as_tensor(np.asarray(target, dtype=np.float64)).reshape(-1, 1)
+    y = torch.as_tensor(np.asarray(target, dtype=np.float64))
+    if y.ndim > 2 or (y.ndim == 2 and y.shape[1] != 1):
+        raise ValueError(f"target must be one column of numbers, (N,) or (N, 1); got shape {tuple(y.shape)}")
+    y = y.reshape(-1, 1)
     if y.shape[0] < 3 or not bool(torch.isfinite(y).all()) or float(y.std()) == 0:
         raise ValueError("target must hold at least 3 finite values that are not all equal")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
     slope = check_number(slope, "slope", -10, 10)
     offset = check_number(offset, "offset", -10, 10)
     noise = check_number(noise, "noise", 0, 10)
@@ -421,9 +426,11 @@ def plot_made_up_predictions(target: Any, slope: float = 1.0, offset: float = 0.
     ax = plot_pred_vs_target(pred, y, ax=ax, title="")
     constant = float(pred.std()) <= 1e-9 * std
     calib = float("nan") if constant else linear_fit(pred[:, 0], y[:, 0])["slope"]
-    calib_text = f"calibration slope {calib:.2f}" if np.isfinite(calib) else "calibration slope undefined"
-    head = title or f"slope {slope:g}, offset {offset:g} std, noise {noise:g} std"
-    ax.set_title(f"{head}\nMSE/Var {mse(pred, y) / var:.2f}, R² {r2(pred, y):.2f}, {calib_text}", fontsize=9)
+    calib_text = f"calibration {calib:.2f}" if np.isfinite(calib) else "calibration undefined"
+    measured = linear_fit(y[:, 0], pred[:, 0])["slope"]
+    head = title or f"shrink {slope:g}, offset {offset:g} std, noise {noise:g} std"
+    ax.set_title(f"{head}\nMSE/Var {mse(pred, y) / var:.2f}, R² {r2(pred, y):.2f}, "
+                 f"slopes: pred on target {measured:.2f}, {calib_text}", fontsize=9)
     return ax
 
 

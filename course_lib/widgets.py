@@ -64,8 +64,7 @@ def prediction_explorer(target: Any, seed: int = 0) -> Any:
 
     from .plots import plot_made_up_predictions
 
-    plot_made_up_predictions(target, seed=seed)  # refuses bad targets now, not on the first move
-    plt.close("all")
+    plt.close(plot_made_up_predictions(target, seed=seed).figure)  # refuses bad input now, not on a move
 
     def show(slope: float, offset: float, noise: float) -> None:
         plot_made_up_predictions(target, slope, offset, noise, seed=seed)
@@ -92,8 +91,13 @@ def run_explorer(predictions: dict[str, Any], target: Any, threshold: float = 0.
     from .diagnose import spread_ratio
     from .plots import plot_pred_vs_target
 
-    if not isinstance(predictions, dict) or not predictions or not all(len(v) for v in predictions.values()):
-        raise ValueError("predictions must be a non-empty dict {setup: non-empty list of predictions}")
+    if not isinstance(predictions, dict) or not predictions or not all(
+            isinstance(v, (list, tuple)) and len(v) for v in predictions.values()):
+        raise ValueError("predictions must be a non-empty dict {setup: non-empty list of predictions, one per run}")
+    from ._checks import check_number, check_pair
+
+    check_pair(next(iter(predictions.values()))[0], target, "predictions", "target")
+    threshold = check_number(threshold, "threshold", 0.0)
     runs = min(len(v) for v in predictions.values())
 
     def show(setup: str, run: int) -> None:
@@ -138,7 +142,8 @@ def augmentation_viewer(x: Any, augmentations: dict[str, Any], n: int = 6) -> An
 
 def temperature_slider(logits: Any, labels: Any, fitted: float | None = None) -> Any:
     """A slider for the temperature T: the reliability diagram of ``softmax(logits / T)`` with its
-    ECE, log-loss and accuracy (chapter 5). ``fitted`` (if given) is where the slider starts.
+    ECE, log-loss and accuracy (chapter 5). ``fitted`` (if given, between 0.25 and 7.9, the
+    slider's range) is where the slider starts.
 
     Its static twin is the pair of diagrams at T = 1 and at the fitted T.
     """
@@ -159,7 +164,9 @@ def temperature_slider(logits: Any, labels: Any, fitted: float | None = None) ->
                          title=f"T = {T:.2f}: log-loss {rep['log_loss']:.3f}, accuracy {rep['accuracy']:.3f}")
         plt.show()
 
-    start = float(fitted) if fitted is not None else 1.0
+    from ._checks import check_number
+
+    start = check_number(fitted, "fitted", 10 ** -0.6, 10 ** 0.9) if fitted is not None else 1.0
     return widgets.interactive(
         show, T=widgets.FloatLogSlider(value=start, base=10, min=-0.6, max=0.9, step=0.02, description="T"))
 
@@ -174,7 +181,7 @@ def bins_explorer(logits: dict[int, Any], centres: dict[int, Any], target: Any) 
 
     from .plots import plot_bin_probabilities
 
-    if not isinstance(logits, dict) or not logits or set(logits) != set(centres):
+    if not isinstance(logits, dict) or not isinstance(centres, dict) or not logits or set(logits) != set(centres):
         raise ValueError("logits and centres must be non-empty dicts with the same keys (numbers of bins)")
     y = torch.as_tensor(target, dtype=torch.float32).reshape(-1)
     for k, z in logits.items():

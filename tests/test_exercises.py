@@ -141,3 +141,13 @@ def test_check_takes_the_exercise_number_as_the_page_writes_it(capsys):
     with pytest.raises(ValueError, match="exercise_id"):
         cl.check("x.1", answer)
     assert torch.is_tensor(answer(torch.zeros(1, 2), torch.ones(2)))
+
+
+def test_design_and_prediction_checks_read_answers_fairly():
+    assert "leaves every image" in cl.check("4.5", lambda x, g: x, verbose=False).message
+    assert cl.check("5.4", ("Too Low ", -0.4), verbose=False).ok
+    # exercise 3.5's buggy recalibration really is worse than none on the check's data
+    buggy = lambda pc, yc, pn: (lambda f: (pn - f["intercept"]) / f["slope"])(cl.metrics.linear_fit(yc, pc))  # noqa: E731
+    message = cl.check("3.5", buggy, verbose=False).message
+    numbers = [float(v) for v in __import__("re").findall(r"\d+\.\d+", message)[:3]]
+    assert numbers[0] > numbers[2] > numbers[1], message  # buggy > unrecalibrated > best

@@ -114,13 +114,18 @@ def test_made_up_predictions_report_their_numbers():
     ax = cl.plots.plot_made_up_predictions(y, slope=0.5)
     assert _labels_and_title(ax)
     # shrinking around the mean: R² = 1 - (1 - 0.5)² = 0.75, calibration slope 2
-    assert "R² 0.75" in ax.get_title() and "calibration slope 2.00" in ax.get_title()
+    assert "R² 0.75" in ax.get_title() and "calibration 2.00" in ax.get_title()
+    assert "pred on target 0.50" in ax.get_title()
     mean = cl.plots.plot_made_up_predictions(y, slope=0.0)
-    assert "MSE/Var 1.00" in mean.get_title() and "calibration slope undefined" in mean.get_title()
+    assert "MSE/Var 1.00" in mean.get_title() and "calibration undefined" in mean.get_title()
     with pytest.raises(ValueError, match="noise"):
         cl.plots.plot_made_up_predictions(y, noise=-1)
     with pytest.raises(ValueError, match="target"):
         cl.plots.plot_made_up_predictions(torch.ones(10))
+    with pytest.raises(ValueError, match="target"):
+        cl.plots.plot_made_up_predictions(torch.rand(10, 2))
+    with pytest.raises(ValueError, match="seed"):
+        cl.plots.plot_made_up_predictions(y, seed=-1)
     plt.close("all")
 
 
@@ -171,6 +176,10 @@ def test_chapter_widgets_build_and_redraw():
     w.children[0].value = "good"
     with pytest.raises(ValueError, match="predictions"):
         cl.widgets.run_explorer({"empty": []}, y)
+    with pytest.raises(ValueError, match="predictions"):
+        cl.widgets.run_explorer({"one tensor": y}, y)
+    with pytest.raises(ValueError, match="threshold"):
+        cl.widgets.run_explorer({"good": [y]}, y, threshold=-1)
 
     x, _ = cl.make_dish_dataset(4, image_size=16, seed=0)
     w = cl.widgets.augmentation_viewer(x, {"D4": cl.augment.random_d4}, n=2)
@@ -182,6 +191,8 @@ def test_chapter_widgets_build_and_redraw():
     w.children[0].value = 4.0
     with pytest.raises(ValueError, match="logits"):
         cl.widgets.temperature_slider(torch.randn(5), labels)
+    with pytest.raises(ValueError, match="fitted"):
+        cl.widgets.temperature_slider(logits, labels, fitted=50.0)
 
     w = cl.widgets.bins_explorer({3: torch.randn(50, 3)}, {3: torch.tensor([1.0, 2, 3])}, y)
     assert isinstance(w, ipywidgets.interactive)
