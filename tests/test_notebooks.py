@@ -177,3 +177,15 @@ def test_chapters_with_something_to_explore_have_a_widget():
     with_widget = {p.name[:2] for p in NOTEBOOKS if "cl.widgets." in p.read_text()}
     # chapter 8's lesson is a report, not a quantity to vary: it has none
     assert with_widget >= {"01", "02", "03", "04", "05", "06", "07"}, sorted(with_widget)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_stored_outputs_hold_no_progress_bar(path):
+    """A progress bar is a live widget: stored, it shows the book a frozen "0%" line."""
+    for i, cell in enumerate(cells(path)):
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            text = "".join(out.get("text", "")) + "".join(data.get("text/plain", ""))
+            if "remove-output" not in cell.get("metadata", {}).get("tags", []):  # the chapters' own widgets
+                assert "application/vnd.jupyter.widget-view+json" not in data, f"cell {i} of {path.name}: a widget"
+            assert not re.search(r"\d+it/s\]|it/s\]|\d+%\|", text), f"cell {i} of {path.name}: {text[:120]}"

@@ -130,10 +130,12 @@ def problems(nb: nbformat.NotebookNode) -> list[str]:
 def execute(path: Path) -> None:
     """Run a notebook top to bottom in its folder and store its outputs in place, stamped with
     the hashes of the code they came from and without execution timestamps."""
+    import os
     import time
 
     from nbclient import NotebookClient
 
+    os.environ["COURSE_PROGRESS"] = "0"  # the kernel inherits it: no progress bars in stored outputs
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
     NotebookClient(nb, timeout=1200, kernel_name="python3", record_timing=False,
