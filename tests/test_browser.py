@@ -131,7 +131,9 @@ def test_no_code_cell_scrolls_sideways(site, browser, nb):
     try:
         wide = page.eval_on_selector_all(
             "div.cell_input pre",
-            "els => els.filter(e => e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1)"
+            # shown code only: a folded cell's <pre> is not laid out (width 0, no rendered text)
+            "els => els.filter(e => e.offsetParent !== null && e.clientWidth > 0 && e.innerText.trim()"
+            " && e.scrollWidth > e.clientWidth + 1)"
             ".map(e => e.innerText.split('\\n').reduce((a, b) => a.length > b.length ? a : b))")
         assert not wide, f"code cells wider than the page: {wide[:3]}"
     finally:
