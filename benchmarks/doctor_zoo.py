@@ -6,14 +6,16 @@ which checks it flagged (a problem or a warning). Detection rate: the fraction o
 setup's runs in which its own check is flagged. False-alarm rate: the fraction of healthy runs in
 which anything is flagged. Results go to ``benchmarks/doctor_zoo.json``:
 
-    python benchmarks/doctor_zoo.py              # seeds 0, 1, 2
-    python benchmarks/doctor_zoo.py --seeds 0-4
+    python benchmarks/doctor_zoo.py              # seeds 0, 1, 2, and the timing
+    python benchmarks/doctor_zoo.py --seeds 0-4 --zoo      # the zoo only (e.g. beside other jobs)
+    python benchmarks/doctor_zoo.py --timing               # the timing only, on an idle machine
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -202,6 +204,47 @@ def _held_out_quadrant(seed):
     return net, (x[~test], y[~test]), (x[test], y[test])
 
 
+def _deep_mlp(layers: int, width: int, gain: float, activation: type[nn.Module]) -> nn.Sequential:
+    """A deep fully connected net on 16x16 boxes, each hidden layer's weights drawn with std
+    ``gain / sqrt(fan_in)``, no normalisation: the setting where gradients vanish or explode."""
+    mods: list[nn.Module] = [nn.Flatten()]
+    fan_in = 3 * SIZE * SIZE
+    for _ in range(layers):
+        lin = nn.Linear(fan_in, width)
+        with torch.no_grad():
+            lin.weight.normal_(0.0, gain / fan_in ** 0.5)
+            lin.bias.zero_()
+        mods += [lin, activation()]
+        fan_in = width
+    return nn.Sequential(*mods, nn.Linear(fan_in, 2))
+
+
+def _vanishing(seed):
+    """Ten sigmoid layers: each passes back at most a quarter of the gradient it receives."""
+    _, train, val = _standard(seed)
+    torch.manual_seed(seed)
+    return _deep_mlp(10, 64, 1.0, nn.Sigmoid), train, val
+
+
+def _exploding(seed):
+    """Ten ReLU layers initialised 2.5x too large (He's gain is sqrt(2)): the signal grows layer by layer."""
+    _, train, val = _standard(seed)
+    torch.manual_seed(seed)
+    return _deep_mlp(10, 64, 2.5, nn.ReLU), train, val
+
+
+def _rare_end(seed):
+    """Chapter 5: 400 training dishes, most weak, strong ones rare (skew 8), with some label noise;
+    the validation dishes, like the questions asked of the model later, cover the whole range
+    evenly."""
+    (xt, yt), _ = _dishes(seed, n_train=400, skew=8.0, label_noise=10.0)
+    _, (xv, yv) = _dishes(seed + 100, label_noise=10.0)
+    torch.manual_seed(seed)
+    net, _ = cl.fit_scaled(cl.SmallCNN(SIZE, 1, width=8), (xt, yt), epochs=8, lr=3e-3, batch_size=64, seed=seed,
+                           progress=False, device="cpu")
+    return net, (xt, yt), (xv, yv)
+
+
 PLANTED: dict[str, tuple[Callable, str]] = {
     "broadcast loss (targets (N,) against outputs (N, 1))": (_broadcast, "shapes"),
     "ReLU on the output, standardised targets": (_relu_output, "output_activation"),
@@ -216,6 +259,15 @@ PLANTED: dict[str, tuple[Callable, str]] = {
     "predictions stretched 1.6x (miscalibrated)": (_miscalibrated, "calibration"),
     "a model that cannot learn (frozen weights)": (_frozen, "overfit_one_batch"),
     "plain CNN validated on a held-out quadrant (chapter 7)": (_held_out_quadrant, "overfitting"),
+    "ten sigmoid layers (vanishing gradients)": (_vanishing, "gradients"),
+    "ten ReLU layers initialised 2.5x too large (exploding gradients)": (_exploding, "gradients"),
+}
+# Planted problems whose detection does not yet meet the bar (at least 90%): run and recorded apart,
+# under "studied", so that the rate is known. Chapter 5's rare end: whether a model trained on a
+# skewed set errs at its rare end far more than at the common end varies from seed to seed, and the
+# doctor warns only for an end over twice as wrong (explored on seeds 40-45: 5 of 6).
+STUDIED: dict[str, tuple[Callable, str]] = {
+    "strong dishes rare in training (chapter 5's rare end)": (_rare_end, "rare_ends"),
 }
 HEALTHY: dict[str, Callable] = {
     "SmallCNN on boxes, fit_scaled": _healthy_boxes,
@@ -228,8 +280,8 @@ HEALTHY: dict[str, Callable] = {
 
 def run(seeds: list[int]) -> dict:
     torch.set_num_threads(max(1, torch.get_num_threads()))
-    planted, healthy, times = {}, {}, []
-    for name, (make, check) in PLANTED.items():
+    planted, studied, healthy, times = {}, {}, {}, []
+    for name, (make, check) in {**PLANTED, **STUDIED}.items():
         hits, also = [], {}
         for seed in seeds:
             model, train, val = make(seed)
@@ -241,7 +293,7 @@ def run(seeds: list[int]) -> dict:
                 also[other] = also.get(other, 0) + 1
             print(f"{name:<55} seed {seed}: {'found' if hits[-1] else 'MISSED'} {sorted(report.flagged)}",
                   flush=True)
-        planted[name] = {"check": check, "detected": sum(hits), "runs": len(hits),
+        (planted if name in PLANTED else studied)[name] = {"check": check, "detected": sum(hits), "runs": len(hits),
                          "detection_rate": sum(hits) / len(hits), "also_flagged": dict(sorted(also.items()))}
     for name, make in HEALTHY.items():
         alarms = []
@@ -255,38 +307,65 @@ def run(seeds: list[int]) -> dict:
         healthy[name] = {"alarms": alarms, "runs": len(alarms),
                          "false_alarm_rate": sum(bool(a) for a in alarms) / len(alarms)}
     runs = sum(h["runs"] for h in healthy.values())
-    # The book's size without the checks that train: 3,000 training and 1,000 validation images of 32x32.
-    x, y = cl.make_box_dataset(4000, image_size=32, seed=0)
-    (xt, yt), (xv, yv) = cl.train_val_split(x / 255, y, 1000)
-    torch.manual_seed(0)
-    big = cl.SmallCNN(32, 2, width=16)
-    start = time.perf_counter()
-    cl.doctor.examine(big, (xt, yt), (xv, yv))
-    book_size_seconds = time.perf_counter() - start
+    first, last = seeds[0], seeds[-1]
+    seed_arg = f"{first}-{last}" if seeds == list(range(first, last + 1)) else ",".join(map(str, seeds))
     return {
-        "_about": {"command": "python benchmarks/doctor_zoo.py", "seeds": seeds, "machine": platform.machine(),
-                   "threads": torch.get_num_threads(),
+        "_about": {"command": f"python benchmarks/doctor_zoo.py --seeds {seed_arg}", "seeds": seeds,
+                   "machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "threads": torch.get_num_threads(),
                    "doc": "detection rate per planted problem; false-alarm rate (any problem or warning) on healthy "
                           "setups; examine() seconds with the 2 s overfit-one-batch check; examine() seconds "
-                          "without it on 3,000 + 1,000 images of 32x32 (SmallCNN width 16)"},
+                          "without it on 3,000 + 1,000 images of 32x32 and of 64x64 (SmallCNN width 16 trained "
+                          "for one epoch), measured apart (--timing) on an otherwise idle machine"},
         "planted": planted,
+        "studied": studied,
         "healthy": healthy,
         "false_alarm_rate": sum(sum(bool(a) for a in h["alarms"]) for h in healthy.values()) / runs,
         "examine_seconds_max": max(times),
-        "examine_seconds_book_size": book_size_seconds,
     }
+
+
+def book_size_seconds() -> dict[str, float]:
+    """examine() seconds at the book's size without the checks that train: 3,000 training and 1,000
+    validation images of 32x32 and of 64x64, a model trained for one epoch (so that its
+    predictions are not constant)."""
+    book_size_seconds = {}
+    for image_size in (32, 64):
+        x, y = cl.make_box_dataset(4000, image_size=image_size, seed=0)
+        (xt, yt), (xv, yv) = cl.train_val_split(x / 255, y, 1000)
+        torch.manual_seed(0)
+        big, _ = cl.fit_scaled(cl.SmallCNN(image_size, 2, width=16), (xt, yt), epochs=1, seed=0, progress=False,
+                               device="cpu")
+        start = time.perf_counter()
+        cl.doctor.examine(big, (xt, yt), (xv, yv))
+        book_size_seconds[f"{image_size}px"] = time.perf_counter() - start
+    return book_size_seconds
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", default="0-2", help="e.g. 0-2 or 0,3,5")
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--zoo", action="store_true", help="only the zoo (keep the file's timing)")
+    parser.add_argument("--timing", action="store_true", help="only the book-size timing (keep the file's zoo)")
     args = parser.parse_args()
+    if args.timing:
+        result = json.loads(args.out.read_text())
+        result["examine_seconds_book_size"] = book_size_seconds()
+        result["book_size_threads"] = torch.get_num_threads()
+        args.out.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
+        print(f"wrote {args.out}: {result['examine_seconds_book_size']}")
+        return 0
     seeds: list[int] = []
     for part in args.seeds.split(","):
         lo, _, hi = part.partition("-")
         seeds += list(range(int(lo), int(hi or lo) + 1))
     result = run(seeds)
+    if args.zoo and args.out.exists():
+        old = json.loads(args.out.read_text())
+        result.update({k: old[k] for k in ("examine_seconds_book_size", "book_size_threads") if k in old})
+    else:
+        result["examine_seconds_book_size"] = book_size_seconds()
+        result["book_size_threads"] = torch.get_num_threads()
     args.out.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
     print(f"wrote {args.out}")
     return 0

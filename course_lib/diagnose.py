@@ -59,11 +59,18 @@ def _check_model(model: Any) -> nn.Module:
 def dead_relu_fractions(model: nn.Module, x: torch.Tensor) -> dict[str, float]:
     """For each ``nn.ReLU`` in ``model``: the fraction of its units that output 0 for every input in ``x``.
 
-    A unit is a channel for convolutional activations and a neuron for dense ones. A dead unit
-    passes no gradient, so a layer that is 100% dead has stopped learning for good.
+    ``x`` is a batch of inputs (N, ...): images, signals or table rows. A unit is a channel for
+    convolutional activations and a neuron for dense ones. A dead unit passes no gradient, so a
+    layer that is 100% dead has stopped learning for good. A ReLU module that is never called is
+    left out; one reused on activations of another width is reported again, its name primed.
     """
     _check_model(model)
-    check_images(x, "x")
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+    if x.ndim < 2 or x.shape[0] == 0:
+        raise ValueError(f"x must have a batch dimension and at least one sample, got shape {tuple(x.shape)}")
+    if not x.is_floating_point():
+        raise TypeError(f"x must be a floating-point tensor, got {x.dtype}")
     relus = [(name, m) for name, m in model.named_modules() if isinstance(m, nn.ReLU)]
     if not relus:
         raise ValueError("model has no nn.ReLU module to probe")
@@ -72,7 +79,10 @@ def dead_relu_fractions(model: nn.Module, x: torch.Tensor) -> dict[str, float]:
     def hook(name: str) -> Callable[..., None]:
         def record(_module: nn.Module, _inp: Any, out: torch.Tensor) -> None:
             active = (out > 0).any(dim=0) if out.ndim == 2 else (out > 0).flatten(2).any(dim=2).any(dim=0)
-            alive[name] = alive.get(name, torch.zeros_like(active)) | active
+            key = name  # one ReLU module reused on activations of another width counts apart
+            while key in alive and alive[key].shape != active.shape:
+                key += "'"
+            alive[key] = alive.get(key, torch.zeros_like(active)) | active
         return record
 
     handles = [m.register_forward_hook(hook(name)) for name, m in relus]
@@ -86,7 +96,7 @@ def dead_relu_fractions(model: nn.Module, x: torch.Tensor) -> dict[str, float]:
         for h in handles:
             h.remove()
         model.train(was_training)
-    return {name: 1.0 - float(alive[name].float().mean()) for name, _ in relus}
+    return {name: 1.0 - float(units.float().mean()) for name, units in alive.items()}
 
 
 def grad_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: str | LossFn = "mse"

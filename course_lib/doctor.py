@@ -67,7 +67,7 @@ class Finding:
         return BOOK_URL + SECTIONS.get(self.check, "")
 
 
-@dataclass
+@dataclass(repr=False)
 class Report:
     """The findings of :func:`examine`, most serious first, and the headline numbers it measured."""
 
@@ -87,6 +87,9 @@ class Report:
             lines.append(f"[{f.severity.upper()}] {f.title}\n    evidence: {f.evidence}\n    try: {f.advice}\n"
                          f"    read: {f.url}")
         return "\n".join(lines)
+
+    def __repr__(self) -> str:  # a terminal shows the readable text, not the dataclass fields
+        return str(self)
 
     def _repr_html_(self) -> str:
         if not self.findings:
@@ -275,10 +278,11 @@ def examine(model: nn.Module, train: Any, val: Any = None, *, loss: str | LossFn
 
     # Dead ReLUs per layer: a healthy network has some; a layer that is (nearly) all dead has stopped learning.
     if any(isinstance(m, nn.ReLU) for m in work.modules()):
-        dead = dead_relu_fractions(work, x_tr[:1024])
-        numbers["dead_relu_max"] = max(dead.values())
-        worst = max(dead, key=dead.get)
-        if dead[worst] >= 0.9:
+        dead = dead_relu_fractions(work, x_tr[:1024])  # the ReLU modules the forward pass calls
+        worst = max(dead, key=dead.get) if dead else None
+        if worst is not None:
+            numbers["dead_relu_max"] = dead[worst]
+        if worst is not None and dead[worst] >= 0.9:
             add(Finding("dead_relus", "problem", "A layer of dead ReLU units",
                         f"{dead[worst]:.0%} of the units of '{worst}' never fire on {min(1024, x_tr.shape[0])} "
                         "training images", "Lower the learning rate; scale the inputs; check the initialisation."))
@@ -295,16 +299,22 @@ def examine(model: nn.Module, train: Any, val: Any = None, *, loss: str | LossFn
                if p.grad is not None and n.endswith("weight")}
         work.zero_grad(set_to_none=True)
         if rel:
-            numbers.update(grad_rel_min=min(rel.values()), grad_rel_max=max(rel.values()))
-            if max(rel.values()) > 100:
-                name = max(rel, key=rel.get)
+            top, low = max(rel, key=rel.get), min(rel, key=rel.get)
+            numbers.update(grad_rel_min=rel[low], grad_rel_max=rel[top])
+            if rel[top] > 100:
                 add(Finding("gradients", "warning", "Exploding gradients",
-                            f"|grad| / |w| = {_fmt(rel[name])} for '{name}'",
-                            "Lower the learning rate, scale the inputs and targets, or clip gradients."))
-            elif max(rel.values()) < 1e-7:
-                add(Finding("gradients", "warning", "Vanishing gradients",
-                            f"|grad| / |w| below {_fmt(max(rel.values()))} for every layer",
+                            f"|grad| / |w| = {_fmt(rel[top])} for '{top}'",
+                            "Lower the learning rate, scale the inputs and targets, fix the initialisation, "
+                            "or clip gradients."))
+            elif rel[top] < 1e-7:
+                add(Finding("gradients", "warning", "Vanishing gradients in every layer",
+                            f"|grad| / |w| at most {_fmt(rel[top])} (in '{top}')",
                             "Check for dead units, saturated activations or a loss that no longer depends on the outputs."))
+            elif rel[low] < 1e-4 * rel[top]:
+                add(Finding("gradients", "warning", "Vanishing gradients in some layers",
+                            f"|grad| / |w| = {_fmt(rel[low])} for '{low}' against {_fmt(rel[top])} for '{top}'",
+                            "Those layers barely learn: look for saturated activations (sigmoid, tanh) or dead units "
+                            "between them and the output; use ReLU, normalisation or residual connections."))
 
     if has_val:
         mse_tr, mse_va = float(((p_tr - y_tr) ** 2).mean()), float(((p_va - y_va) ** 2).mean())
@@ -313,7 +323,9 @@ def examine(model: nn.Module, train: Any, val: Any = None, *, loss: str | LossFn
         if mse_va > 2 * mse_tr and r2_tr - score > 0.1:
             add(Finding("overfitting", "warning", "Overfitting: validation error far above training error",
                         f"train MSE {_fmt(mse_tr)}, validation MSE {_fmt(mse_va)}; R² {_fmt(r2_tr)} against {_fmt(score)}",
-                        "Augment (use the task's symmetries), regularise, or get more data; choose on validation data."))
+                        "Augment (use the task's symmetries), regularise, or get more data; choose on validation data. "
+                        "If the validation inputs lie where no training input was (held-out positions, an unseen "
+                        "range), it is extrapolation: build the invariance into the model (chapter 7)."))
         elif 0.05 < score < 0.9 and mse_va < 1.5 * mse_tr:
             add(Finding("plateau", "note", "A plateau without a train/validation gap: not overfitting",
                         f"train MSE {_fmt(mse_tr)}, validation MSE {_fmt(mse_va)}; validation R² {_fmt(score)}",

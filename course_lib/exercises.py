@@ -225,15 +225,28 @@ def _check_linear_output(answer: Any) -> tuple[bool, str]:
     return True, f"Validation R² {score:.3f} with predictions on both sides of 0."
 
 
+def _prediction_and_measurement(answer: Any, names: tuple[str, str], measured: str,
+                                nonnegative: bool = False) -> tuple[Any, float] | str:
+    """Unpack a predict-then-run answer, the pair (prediction, measured number) that the cell
+    passes; return it, or the message that says what is wrong with it."""
+    if not isinstance(answer, (tuple, list)) or len(answer) != 2:
+        return f"Expected the pair ({names[0]}, {names[1]}) that the cell passes."
+    said, value = answer
+    if (not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value)
+            or (nonnegative and value < 0)):
+        return f"{names[1]} must be {measured}."
+    return said, float(value)
+
+
 @exercise("02.4", "Standardised targets are negative about half the time. What can a ReLU output for those?")
 def _check_relu_one_batch(answer: Any) -> tuple[bool, str]:
-    if not isinstance(answer, (tuple, list)) or len(answer) != 2:
-        return False, "Expected the pair (prediction_24, ratio_24) that the cell passes."
-    said, ratio = answer
+    pair = _prediction_and_measurement(answer, ("prediction_24", "ratio_24"),
+                                       "the measured loss / Var(y) after the check (a number >= 0)", nonnegative=True)
+    if isinstance(pair, str):
+        return False, pair
+    said, ratio = pair
     if not isinstance(said, bool):
         return False, "prediction_24 must be True (it will pass) or False (it will not), written before the run."
-    if not isinstance(ratio, (int, float)) or isinstance(ratio, bool) or not math.isfinite(ratio) or ratio < 0:
-        return False, "ratio_24 must be the measured loss / Var(y) after the check (a number >= 0)."
     passes = ratio < 0.1
     if said == passes:
         verdict = ("it fails, before any real training: no weight can make a ReLU output a negative target"
@@ -386,13 +399,13 @@ def _check_c4_tta(fn: Any) -> tuple[bool, str]:
 @exercise("04.4", "Write the TTA prediction for a transformed image g·x as a mean over h of f(h·g·x). As h runs over "
                   "the 8 elements, which elements does h·g run over?")
 def _check_tta_invariance(answer: Any) -> tuple[bool, str]:
-    if not isinstance(answer, (tuple, list)) or len(answer) != 2:
-        return False, "Expected the pair (prediction_44, change_44) that the cell passes."
-    said, measured = _letter(answer[0], "AB"), answer[1]
+    pair = _prediction_and_measurement(answer, ("prediction_44", "change_44"),
+                                       "the measured invariance error (a finite number)")
+    if isinstance(pair, str):
+        return False, pair
+    said, measured = _letter(pair[0], "AB"), pair[1]
     if said is None:
         return False, "prediction_44 must be \"A\" or \"B\", written before running the cell."
-    if not isinstance(measured, (int, float)) or isinstance(measured, bool) or not math.isfinite(measured):
-        return False, "change_44 must be the measured invariance error (a finite number)."
     truth = "A" if measured < 1e-3 else "B"
     if said == truth:
         return True, (f"Measured {measured:.1e}: averaging over the whole group makes any model exactly invariant, "
@@ -492,14 +505,14 @@ def _check_remedies(answer: Any) -> tuple[bool, str]:
                   "What did this model learn darker liquid means?")
 def _check_gain_direction(answer: Any) -> tuple[bool, str]:
     options = ("too low", "too high", "no bias")
-    if not isinstance(answer, (tuple, list)) or len(answer) != 2:
-        return False, "Expected the pair (prediction_54, shift_54) that the cell passes."
-    said, measured = answer
+    pair = _prediction_and_measurement(answer, ("prediction_54", "shift_54"),
+                                       "the measured mean residual over the target std (a finite number)")
+    if isinstance(pair, str):
+        return False, pair
+    said, measured = pair
     said = said.strip().lower() if isinstance(said, str) else said
     if said not in options:
         return False, f"prediction_54 must be one of {options}, written before running the cell."
-    if not isinstance(measured, (int, float)) or isinstance(measured, bool) or not math.isfinite(measured):
-        return False, "shift_54 must be the measured mean residual over the target std (a finite number)."
     truth = "too low" if measured < -0.05 else "too high" if measured > 0.05 else "no bias"
     if said == truth:
         return True, (f"Measured mean residual {measured:+.2f} target std: {truth}, as the first-order "
@@ -703,7 +716,7 @@ def _check_quadrant_design(make_model: Any) -> tuple[bool, str]:
     model = make_model()
     if not isinstance(model, torch.nn.Module):
         return False, f"make_model() must return a torch.nn.Module, got {type(model).__name__}."
-    fit(model, (x[~test], y[~test]), epochs=40, lr=5e-3, batch_size=32, lr_schedule="cosine", seed=7,
+    fit(model, (x[~test], y[~test]), epochs=30, lr=5e-3, batch_size=64, lr_schedule="cosine", seed=7,
         device="cpu", progress=False)
     error = float((unit_to_pixels(predict(model, x[test], device="cpu"), DESIGN_IMAGE_SIZE) - y_px[test])
                   .norm(dim=1).mean())

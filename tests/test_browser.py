@@ -15,7 +15,8 @@ import pytest
 from notebook_utils import NOTEBOOKS, ROOT
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SCREENSHOT = ROOT / "_build" / "screenshots" / "chapter.png"
+SCREENSHOTS = ROOT / "_build" / "screenshots"  # a full-page picture of every page, to look at
+SCREENSHOT = SCREENSHOTS / "chapter.png"
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                  reason="BROWSER TEST SKIPPED: Debian's chromium is not installed "
@@ -123,6 +124,68 @@ def test_prose_pages_in_chromium(site, browser):
         page.close()
         assert not errors, (name, errors)
     assert SCREENSHOT.stat().st_size > 10_000, "the chapter screenshot was not saved"
+
+
+def _notebook_counts(nb: Path) -> dict[str, int]:
+    """What the notebook asks the page to show: claim callouts, sources from course_lib, solutions."""
+    import nbformat
+
+    cells = [c for c in nbformat.read(nb, as_version=4).cells if c.cell_type == "code"]
+    return {"claims": sum("cl.claims.holds(" in c.source for c in cells),
+            "sources": sum("show_source(" in c.source for c in cells),
+            "solutions": sum("### BEGIN SOLUTION" in c.source for c in cells),
+            "widgets": sum("cl.widgets." in c.source for c in cells)}
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_chapter_page_reads_as_a_page(site, browser, nb):
+    """Issue #20, as a reader sees it: the page opens on the title and the learning goals (no code
+    above them, the setup cell's code hidden); every claim shows as a callout with its code folded;
+    every source shown from course_lib is on the page; a widget shows only its static twin; every
+    solution is folded. A full-page screenshot of each chapter is saved for a person to look at."""
+    page, _ = _open(browser, f"{site}/notebooks/{nb.stem}.html")
+    try:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{nb.stem}.png"), full_page=True)
+        counts = _notebook_counts(nb)
+        first = page.evaluate("""() => {
+            const article = document.querySelector('article');
+            const shown = e => e.offsetParent !== null && e.getClientRects().length > 0;
+            const items = [...article.querySelectorAll('h1, div.cell_input, div.cell_output')].filter(shown);
+            const goals = [...article.querySelectorAll('p')].find(p => p.innerText.startsWith('Learning goals'));
+            const firstCode = items.find(e => !e.matches('h1'));
+            return {first: items.length ? items[0].tagName : null,
+                    goalsBeforeCode: !!goals && !!firstCode &&
+                        !!(goals.compareDocumentPosition(firstCode) & Node.DOCUMENT_POSITION_FOLLOWING),
+                    setupCodeShown: [...article.querySelectorAll('div.cell_input')].filter(shown)
+                        .some(e => e.innerText.includes('find_spec'))};
+        }""")
+        assert first["first"] == "H1", f"the page opens on {first['first']}, not on the chapter's title"
+        assert first["goalsBeforeCode"], "the learning goals do not come before the first code cell or output"
+        assert not first["setupCodeShown"], "the setup cell's code is shown"
+        # Claims read as claims: each callout is on the page, its assert folded until clicked.
+        callouts = page.locator(".cell_output .course-claim")
+        assert callouts.count() == counts["claims"], (callouts.count(), counts["claims"])
+        assert all(callouts.nth(i).is_visible() for i in range(callouts.count()))
+        claim_code = page.locator("div.tag_nbval-check-output div.cell_input")
+        assert claim_code.count() >= counts["claims"]
+        assert not any(claim_code.nth(i).is_visible() for i in range(claim_code.count())), \
+            "a claim's assert code is shown unfolded"
+        # Code shown where it is taught: each show_source output is a visible highlighted block.
+        sources = page.locator(".cell_output div.highlight pre")
+        shown_sources = sum(sources.nth(i).is_visible() for i in range(sources.count()))
+        assert shown_sources >= counts["sources"], (shown_sources, counts["sources"])
+        # A widget shows only its static twin: no live-widget text on the page.
+        assert "interactive(children=" not in page.inner_text("article")
+        # Every solution is folded.
+        solutions = page.locator("details.hide.above-input", has_text="BEGIN SOLUTION")
+        assert solutions.count() == counts["solutions"], (solutions.count(), counts["solutions"])
+        for i in range(solutions.count()):
+            assert not solutions.nth(i).locator("div.cell_input").first.is_visible(), "a solution is shown"
+        exercises = page.locator("article p strong", has_text="Exercise")
+        assert exercises.count() >= 3, "fewer than three exercises on the page"
+    finally:
+        page.close()
 
 
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])

@@ -20,7 +20,7 @@ from notebook_utils import NOTEBOOKS, ROOT
 
 def _setup_source() -> str:
     nb = json.loads(NOTEBOOKS[0].read_text())
-    cell = nb["cells"][1]
+    cell = nb["cells"][2]  # after the badge and the title cell
     assert "setup" in cell["metadata"]["tags"]
     return "".join(cell["source"])
 
@@ -61,7 +61,7 @@ def test_setup_cell_installs_course_lib_in_a_fresh_environment(tmp_path):
 
 
 def test_setup_cell_is_the_same_in_every_notebook():
-    sources = {"".join(json.loads(p.read_text())["cells"][1]["source"]) for p in NOTEBOOKS}
+    sources = {"".join(json.loads(p.read_text())["cells"][2]["source"]) for p in NOTEBOOKS}
     assert len(sources) == 1
     (src,) = sources
     assert "find_spec(\"course_lib\") is None" in src and "torch" not in src.split("import course_lib")[0]

@@ -41,10 +41,30 @@ def test_dead_relu_fractions_conv_layers_and_errors():
     assert len(fr) == 4 and all(0 <= v <= 1 for v in fr.values())
     with pytest.raises(ValueError, match="ReLU"):
         diagnose.dead_relu_fractions(nn.Sequential(nn.Flatten(), nn.Linear(3, 1)), torch.rand(2, 3, 1, 1))
-    with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
-        diagnose.dead_relu_fractions(model, torch.rand(3, 16, 16))
+    with pytest.raises(ValueError, match="batch dimension"):
+        diagnose.dead_relu_fractions(model, torch.rand(3))
+    with pytest.raises(TypeError, match="floating-point"):
+        diagnose.dead_relu_fractions(model, torch.zeros(2, 3, 16, 16, dtype=torch.uint8))
     with pytest.raises(TypeError, match="model"):
         diagnose.dead_relu_fractions("m", torch.rand(2, 3, 16, 16))
+
+
+def test_dead_relu_fractions_on_table_rows_and_a_reused_relu():
+    """Not only images: rows of a table, and one ReLU module reused at two widths (ResNet style)."""
+
+    class Reuser(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a, self.b, self.relu = nn.Linear(5, 4), nn.Linear(4, 6), nn.ReLU(inplace=True)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.relu(self.b(self.relu(self.a(x))))
+
+    model = Reuser()
+    with torch.no_grad():
+        model.b.bias.fill_(-100.0)  # the second use is dead, the first is not
+    fr = diagnose.dead_relu_fractions(model, torch.rand(64, 5))
+    assert fr["relu'"] == 1.0 and fr["relu"] < 1.0
 
 
 def test_grad_norms():

@@ -48,8 +48,10 @@ def test_chapter_layout(path):
     cs = cells(path)
     md = "\n".join(c["source"] for c in cs if c["cell_type"] == "markdown")
     code = "\n".join(c["source"] for c in cs if c["cell_type"] == "code")
-    assert "setup" in tags(cs[1]) and "cl.setup()" in cs[1]["source"]
-    assert "remove-input" in tags(cs[1]), "the page shows the setup cell's one-line result, not its code"
+    assert cs[1]["cell_type"] == "markdown" and cs[1]["source"].startswith("# "), "the page opens on the title"
+    assert "**Learning goals.**" in cs[1]["source"], "the learning goals come before any code"
+    assert "setup" in tags(cs[2]) and "cl.setup()" in cs[2]["source"], "the setup cell follows the title"
+    assert "remove-input" in tags(cs[2]), "the page shows the setup cell's one-line result, not its code"
     assert "**Run time:**" in md and "**Learning goals.**" in md
     assert "## What to remember" in md and "## Exercises" in md
     assert md.index("## What to remember") < md.index("## Exercises")

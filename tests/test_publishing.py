@@ -67,5 +67,5 @@ def test_workflow_tags_the_version_the_setup_cell_installs():
 
     assert version == course_lib.__version__
     assert "git push origin" in script and flow["permissions"]["contents"] == "write"
-    setup = "".join(nbformat.read(p, as_version=4).cells[1].source for p in sorted((ROOT / "notebooks").glob("*.ipynb")))
+    setup = "".join(nbformat.read(p, as_version=4).cells[2].source for p in sorted((ROOT / "notebooks").glob("*.ipynb")))
     assert setup.count(f".git@v{version}\"") == len(list((ROOT / "notebooks").glob("*.ipynb")))

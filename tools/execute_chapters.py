@@ -34,7 +34,7 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
+from nbclient.exceptions import CellExecutionError, DeadKernelError
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
@@ -101,19 +101,40 @@ def cache_for_book(path: Path, executed: nbformat.NotebookNode, seconds: float, 
                                 check_validity=False, overwrite=True)
 
 
-def execute_chapter(path: Path, out: Path = OUT, cache_dir: Path | None = CACHE, timeout: int = 1800) -> dict:
-    """Execute one chapter (teacher, then the student tail) and write the results; return the
-    summary: ``{"chapter", "seconds", "error"}`` (``error`` is None when every cell ran)."""
-    teacher = nbformat.read(path, as_version=4)
-    combo, snap, first_student = combined_notebook(teacher)
-    out.mkdir(parents=True, exist_ok=True)
-    env_backup = os.environ.pop("MPLBACKEND", None)  # inline figures, as in the book
-    start, error = time.perf_counter(), None
+def _run(combo: nbformat.NotebookNode, path: Path, timeout: int) -> str | None:
+    """Execute ``combo`` in a fresh kernel; return None, or the error of the cell that failed."""
     try:
         NotebookClient(combo, timeout=timeout, kernel_name="python3", record_timing=False,
                        resources={"metadata": {"path": str(path.parent)}}).execute()
     except CellExecutionError as exc:
-        error = str(exc)[-4000:]
+        return str(exc)[-4000:]
+    return None
+
+
+def execute_chapter(path: Path, out: Path = OUT, cache_dir: Path | None = CACHE, timeout: int = 600) -> dict:
+    """Execute one chapter (teacher, then the student tail) and write the results; return the
+    summary: ``{"chapter", "seconds", "error", "attempts"}`` (``error`` is None when every cell ran).
+
+    ``timeout`` bounds each cell (a fast-size cell takes well under a minute). A kernel that stops
+    answering (a cell past ``timeout``, or a dead kernel) gets one more attempt in a fresh kernel:
+    on the 2-core test machine a chapter's kernel has been seen to hang, idle, in the middle of a
+    run that completes on a rerun. A cell that raises is not retried. ``seconds`` is the last
+    attempt's run time."""
+    teacher = nbformat.read(path, as_version=4)
+    out.mkdir(parents=True, exist_ok=True)
+    env_backup = os.environ.pop("MPLBACKEND", None)  # inline figures, as in the book
+    try:
+        for attempt in (1, 2):
+            combo, snap, first_student = combined_notebook(teacher)
+            start = time.perf_counter()
+            try:
+                error = _run(combo, path, timeout)
+            except (TimeoutError, DeadKernelError) as exc:  # nbclient's CellTimeoutError is a TimeoutError
+                error = f"the kernel stopped answering ({type(exc).__name__}: {str(exc)[-500:]})"
+                if attempt == 1:
+                    print(f"{path.stem}: {error}; retrying in a fresh kernel", flush=True)
+                    continue
+            break
     finally:
         if env_backup is not None:
             os.environ["MPLBACKEND"] = env_backup
@@ -124,7 +145,7 @@ def execute_chapter(path: Path, out: Path = OUT, cache_dir: Path | None = CACHE,
     nbformat.write(executed, out / path.name)
     student_nb = nbformat.v4.new_notebook(cells=student_cells, metadata=teacher.metadata)
     nbformat.write(student_nb, out / f"{path.stem}.student.ipynb")
-    summary = {"chapter": path.stem, "seconds": round(seconds, 1), "error": error}
+    summary = {"chapter": path.stem, "seconds": round(seconds, 1), "error": error, "attempts": attempt}
     if error is None and cache_dir is not None:
         cache_for_book(path, executed, seconds, cache_dir)
     (out / f"{path.stem}.json").write_text(json.dumps(summary, indent=1) + "\n")

@@ -1,4 +1,4 @@
-"""Keep every chapter's first two cells (Colab badge and setup cell) and metadata in sync.
+"""Keep every chapter's Colab badge (first cell), setup cell (third, after the title) and metadata in sync.
 
 The repository address is read from ``_config.yml`` (``repository.url``), the one place it is
 written. Run ``python tools/sync_notebooks.py`` after adding a chapter; ``--check`` only reports
@@ -68,17 +68,22 @@ def expected_head(name: str) -> list[nbformat.NotebookNode]:
 
 
 def sync(path: Path) -> bool:
-    """Bring one notebook in line; return True if it changed."""
+    """Bring one notebook in line; return True if it changed.
+
+    A chapter opens with the Colab badge (removed from the book), its title cell (the title and
+    the learning goals, which the page shows first), then the setup cell (the page shows only its
+    one-line result)."""
     nb = nbformat.read(path, as_version=4)
     before = nbformat.writes(nb)
-    head = expected_head(path.name)
-    tags = [c.metadata.get("tags", []) for c in nb.cells[:2]]
-    n_old = sum(1 for t in tags[:2] if "colab-badge" in t or "setup" in t)
-    old = nb.cells[:n_old]
-    for new, prev in zip(head, old):
-        if prev.cell_type == "code" and prev.source == new.source:
-            new.outputs, new.execution_count = prev.outputs, prev.execution_count
-    nb.cells = head + nb.cells[n_old:]
+    badge, setup = expected_head(path.name)
+    old = [c for c in nb.cells[:3] if {"colab-badge", "setup"} & set(c.metadata.get("tags", []))]
+    for prev in old:
+        if prev.cell_type == "code" and prev.source == setup.source:
+            setup.outputs, setup.execution_count = prev.outputs, prev.execution_count
+    rest = [c for c in nb.cells if not any(c is o for o in old)]
+    if not (rest and rest[0].cell_type == "markdown" and rest[0].source.startswith("# ")):
+        raise ValueError(f"{path.name}: the first cell after the badge must be the title cell ('# N. Title')")
+    nb.cells = [badge, rest[0], setup] + rest[1:]
     nb.metadata.pop("jupytext", None)
     nb.metadata["kernelspec"] = KERNELSPEC
     nb.metadata["language_info"] = {"name": "python"}
@@ -163,7 +168,7 @@ def main() -> int:
         if args.check:
             nb = nbformat.read(path, as_version=4)
             head = expected_head(path.name)
-            if [c.source for c in nb.cells[:2]] != [c.source for c in head]:
+            if [c.source for c in nb.cells[:3:2]] != [c.source for c in head]:
                 stale.append(f"{path.name} (badge or setup cell: run tools/sync_notebooks.py)")
             stale.extend(f"{path.name} ({why})" for why in problems(nb))
         elif sync(path):
