@@ -199,5 +199,12 @@ def test_no_code_cell_scrolls_sideways(site, browser, nb):
             " && e.scrollWidth > e.clientWidth + 1)"
             ".map(e => e.innerText.split('\\n').reduce((a, b) => a.length > b.length ? a : b))")
         assert not wide, f"code cells wider than the page: {wide[:3]}"
+        # Displayed maths fits too (MathJax clips an equation wider than the column).
+        clipped = page.eval_on_selector_all(
+            "mjx-container[display='true']",
+            "els => els.filter(e => e.offsetParent !== null && e.firstElementChild"
+            " && e.firstElementChild.getBoundingClientRect().width > e.getBoundingClientRect().width + 1)"
+            ".map(e => e.textContent.slice(0, 60))")
+        assert not clipped, f"equations wider than the page: {clipped}"
     finally:
         page.close()
