@@ -234,10 +234,11 @@ def _exploding(seed):
 
 
 def _rare_end(seed):
-    """Chapter 5: 400 training dishes, most weak, strong ones rare (skew 8), with some label noise;
-    the validation dishes, like the questions asked of the model later, cover the whole range
-    evenly."""
-    (xt, yt), _ = _dishes(seed, n_train=400, skew=8.0, label_noise=10.0)
+    """Chapter 5: 200 training dishes, most weak, strong ones rare (skew 8: two or three in the top
+    tenth of the range), with some label noise; the validation dishes, like the questions asked of
+    the model later, cover the whole range evenly. With 400 training dishes (five or so in the top
+    tenth) the model often read the strong ones well enough: the pitfall was not always there."""
+    (xt, yt), _ = _dishes(seed, n_train=200, skew=8.0, label_noise=10.0)
     _, (xv, yv) = _dishes(seed + 100, label_noise=10.0)
     torch.manual_seed(seed)
     net, _ = cl.fit_scaled(cl.SmallCNN(SIZE, 1, width=8), (xt, yt), epochs=8, lr=3e-3, batch_size=64, seed=seed,
@@ -261,14 +262,13 @@ PLANTED: dict[str, tuple[Callable, str]] = {
     "plain CNN validated on a held-out quadrant (chapter 7)": (_held_out_quadrant, "overfitting"),
     "ten sigmoid layers (vanishing gradients)": (_vanishing, "gradients"),
     "ten ReLU layers initialised 2.5x too large (exploding gradients)": (_exploding, "gradients"),
-}
-# Planted problems whose detection does not yet meet the bar (at least 90%): run and recorded apart,
-# under "studied", so that the rate is known. Chapter 5's rare end: whether a model trained on a
-# skewed set errs at its rare end far more than at the common end varies from seed to seed, and the
-# doctor warns only for an end over twice as wrong (explored on seeds 40-45: 5 of 6).
-STUDIED: dict[str, tuple[Callable, str]] = {
     "strong dishes rare in training (chapter 5's rare end)": (_rare_end, "rare_ends"),
 }
+# Planted problems whose detection does not yet meet the bar (at least 90%) are run and recorded
+# apart, under "studied", so that their rate is known. None at present: chapter 5's rare end was
+# here at 400 training dishes (4 of 5 found), because the pitfall itself was not always there
+# (on some seeds the model read the rare strong dishes as well as the common weak ones).
+STUDIED: dict[str, tuple[Callable, str]] = {}
 HEALTHY: dict[str, Callable] = {
     "SmallCNN on boxes, fit_scaled": _healthy_boxes,
     "SmallCNN on dishes, fit_scaled": _healthy_dishes,

@@ -173,21 +173,28 @@ def tta_predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1024,
 
 
 class D4Invariant(nn.Module):
-    """A D4-invariant model: one shared ``features`` network applied to the 8 rotated and mirrored
-    copies of the input, features averaged over the copies, then ``head``.
+    """A D4-invariant model: one shared ``features`` network applied to the
+    8 rotated and mirrored copies of the input, features averaged over the
+    copies, then ``head``.
 
-    Its output is the same (up to floating point) for an image and any of its 8 transforms,
-    because the 8 copies of a transformed image are the same set, in another order.
+    Its output is the same (up to floating point) for an image and any of
+    its 8 transforms, because the 8 copies of a transformed image are the
+    same set, in another order.
     """
 
     def __init__(self, features: nn.Module, head: nn.Module) -> None:
         super().__init__()
-        if not isinstance(features, nn.Module) or not isinstance(head, nn.Module):
-            raise TypeError("features and head must be torch.nn.Module instances")
+        if not isinstance(features, nn.Module) or not isinstance(
+            head, nn.Module
+        ):
+            raise TypeError(
+                "features and head must be torch.nn.Module instances"
+            )
         self.features, self.head = features, head
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Map images (N, C, H, W) to outputs, pooling the features of the 8 D4 copies."""
+        """Map images (N, C, H, W) to outputs, pooling the features of the 8
+        D4 copies."""
         n = x.shape[0]
         copies = torch.cat([d4_transform(x, e) for e in range(8)])
         feats = self.features(copies)

@@ -37,6 +37,27 @@ def is_collapsed(pred: Any, target: Any, threshold: float = 0.05) -> bool:
     return spread_ratio(pred, target) < threshold
 
 
+def late_spread(spread_history: Sequence[float], tail: float = 0.5) -> float:
+    """The largest spread ratio over the last ``tail`` (a fraction) of a run's epochs. Below 0.05,
+    the run lost its spread and did not regain it: it collapsed for good.
+
+    ``spread_history`` is the validation spread ratio after each epoch (for example
+    ``history.extra["spread_ratio"]`` with a :class:`PredictionTracker`). A single epoch's
+    spread cannot tell a dead network from a slow or unsteady one: a run can start slowly, or lose
+    its spread in a loss spike and regain it a few epochs later, while a network whose ReLUs have
+    died stays at zero spread.
+    """
+    if isinstance(spread_history, (str, bytes)) or not isinstance(spread_history, Sequence):
+        raise TypeError(f"spread_history must be a sequence of numbers, got {type(spread_history).__name__}")
+    if len(spread_history) == 0:
+        raise ValueError("spread_history must hold at least one epoch's spread ratio")
+    values = [check_number(v, "spread_history") for v in spread_history]
+    tail = check_number(tail, "tail", low=0.0, high=1.0)
+    if tail == 0:
+        raise ValueError("tail must be above 0 (a fraction of the epochs, up to 1)")
+    return max(values[-max(1, math.ceil(tail * len(values))):])
+
+
 def collapse_report(pred: Any, target: Any) -> dict[str, float]:
     """The numbers of a collapse: spread ratio, MSE over Var(y), and the gap between the mean
     prediction and the target mean in target standard deviations."""
@@ -263,25 +284,39 @@ def image_statistics(x: torch.Tensor) -> torch.Tensor:
     return torch.cat([flat.mean(2), flat.std(2)], dim=1)
 
 
-def shift_check(reference: torch.Tensor, incoming: torch.Tensor, alpha: float = 0.01) -> dict[str, Any]:
-    """Does ``incoming`` look like ``reference`` (e.g. the training images)? Compare each
-    per-image statistic (channel means and standard deviations) with a two-sample KS test.
+def shift_check(
+    reference: torch.Tensor, incoming: torch.Tensor, alpha: float = 0.01
+) -> dict[str, Any]:
+    """Does ``incoming`` look like ``reference`` (e.g. the training images)?
+    Compare each per-image statistic (channel means and standard deviations)
+    with a two-sample KS test.
 
-    Returns ``statistics`` (names), ``ks`` and ``p_values`` per statistic, the mean of each
-    statistic in both sets, and ``shifted``: whether any p-value is below ``alpha`` divided by the
-    number of statistics (Bonferroni), i.e. whether the sets differ beyond chance.
+    Returns ``statistics`` (names), ``ks`` and ``p_values`` per statistic,
+    the mean of each statistic in both sets, and ``shifted``: whether any
+    p-value is below ``alpha`` divided by the number of statistics
+    (Bonferroni), i.e. whether the sets differ beyond chance.
     """
     check_images(reference, "reference")
     check_images(incoming, "incoming")
     if reference.shape[1:] != incoming.shape[1:]:
-        raise ValueError(f"reference and incoming must hold images of the same shape, got "
-                         f"{tuple(reference.shape[1:])} and {tuple(incoming.shape[1:])}")
+        raise ValueError(
+            "reference and incoming must hold images of the same shape, "
+            f"got {tuple(reference.shape[1:])} and "
+            f"{tuple(incoming.shape[1:])}"
+        )
     alpha = check_number(alpha, "alpha", low=0.0, high=1.0)
     a, b = image_statistics(reference), image_statistics(incoming)
     c = reference.shape[1]
-    names = [f"mean of channel {i}" for i in range(c)] + [f"std of channel {i}" for i in range(c)]
+    names = [f"mean of channel {i}" for i in range(c)] + [
+        f"std of channel {i}" for i in range(c)
+    ]
     tests = [ks_two_sample(a[:, j], b[:, j]) for j in range(a.shape[1])]
     p_values = [p for _, p in tests]
-    return {"statistics": names, "ks": [k for k, _ in tests], "p_values": p_values,
-            "reference_means": a.mean(0).tolist(), "incoming_means": b.mean(0).tolist(),
-            "shifted": min(p_values) < alpha / len(p_values)}
+    return {
+        "statistics": names,
+        "ks": [k for k, _ in tests],
+        "p_values": p_values,
+        "reference_means": a.mean(0).tolist(),
+        "incoming_means": b.mean(0).tolist(),
+        "shifted": min(p_values) < alpha / len(p_values),
+    }

@@ -14,6 +14,8 @@ from typing import Any
 
 import torch
 
+from .plots import wrap_text
+
 Checker = Callable[[Any], tuple[bool, str]]
 
 
@@ -73,7 +75,7 @@ def check(exercise_id: str, answer: Any, verbose: bool = True) -> CheckResult:
             ok, message = False, f"Your answer raised {type(exc).__name__}: {exc}."
         result = CheckResult(exercise_id, ok, message if ok else f"{message} Hint: {ex.hint}")
     if verbose:
-        print(result)
+        print(wrap_text(str(result)))  # as the page shows it: no horizontal scroll bar
     return result
 
 

@@ -106,7 +106,10 @@ class BinnedHead(nn.Module):
     def predict(self, logits: torch.Tensor) -> torch.Tensor:
         """The expected value over bins, (N, 1)."""
         logits = self._check_logits(logits)
-        return logits.softmax(1) @ self.centres.to(logits.device, logits.dtype)[:, None]
+        return (
+            logits.softmax(1)
+            @ self.centres.to(logits.device, logits.dtype)[:, None]
+        )
 
     def forward(self, logits: torch.Tensor) -> torch.Tensor:
         """Same as :meth:`predict`."""
@@ -182,12 +185,17 @@ def angle_to_sincos(angle_deg: torch.Tensor) -> torch.Tensor:
 
 
 def sincos_to_angle(sincos: torch.Tensor) -> torch.Tensor:
-    """Read (sin, cos) outputs (N, 2) back as angles in [0, 360) degrees with ``atan2``, (N, 1).
+    """Read (sin, cos) outputs (N, 2) back as angles in [0, 360) degrees
+    with ``atan2``, (N, 1).
 
-    The outputs need not lie on the circle: ``atan2`` uses only their direction."""
+    The outputs need not lie on the circle: ``atan2`` uses only their
+    direction.
+    """
     s = _check_tensor(sincos, "sincos", 2)
     if s.shape[1] != 2:
-        raise ValueError(f"sincos must have 2 columns (sin, cos), got {s.shape[1]}")
+        raise ValueError(
+            f"sincos must have 2 columns (sin, cos), got {s.shape[1]}"
+        )
     return torch.rad2deg(torch.atan2(s[:, :1], s[:, 1:])) % 360.0
 
 
@@ -241,13 +249,16 @@ def coordinate_grid(height: int, width: int, device: torch.device | str | None =
 
 
 class CoordChannels(nn.Module):
-    """Append two coordinate channels (x and y in [-1, 1]) to a batch of images or feature maps:
-    the CoordConv input layer. A convolution after it can read *where* as well as *what*."""
+    """Append two coordinate channels (x and y in [-1, 1]) to a batch of
+    images or feature maps: the CoordConv input layer. A convolution after
+    it can read *where* as well as *what*."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, C, H, W) -> (N, C + 2, H, W)."""
         x = _check_tensor(x, "x", 4)
-        grid = coordinate_grid(x.shape[2], x.shape[3], device=x.device).to(x.dtype)
+        grid = coordinate_grid(x.shape[2], x.shape[3], device=x.device).to(
+            x.dtype
+        )
         return torch.cat([x, grid.expand(x.shape[0], -1, -1, -1)], dim=1)
 
 

@@ -199,11 +199,21 @@ class CoordConvNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Map images (N, C, H, W) to positions (N, 2)."""
-        found = self.coords(self.detect(x))  # (N, w + 2, H, W): features, then x, then y
+        found = self.coords(
+            self.detect(x)
+        )  # (N, w + 2, H, W): features, then x, then y
         w = found.shape[1] - 2
         if self.per_axis:
-            outs = [read(locate(torch.cat([found[:, :w], found[:, w + a:w + a + 1]], 1)).amax((2, 3)))
-                    for a, (locate, read) in enumerate(zip(self.locate, self.read))]
+            outs = [
+                read(
+                    locate(
+                        torch.cat(
+                            [found[:, :w], found[:, w + a : w + a + 1]], 1
+                        )
+                    ).amax((2, 3))
+                )
+                for a, (locate, read) in enumerate(zip(self.locate, self.read))
+            ]
             return torch.cat(outs, dim=1)
         return self.read[0](self.locate[0](found).amax((2, 3)))
 
@@ -317,16 +327,22 @@ class ScaledModel(nn.Module):
                 f"model.check_inputs = False to predict anyway")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Predictions in target units. A Gaussian head (twice as many outputs as targets, trained
-        with ``loss='gaussian_nll'``) gives means in target units, then log-variances in squared
-        target units, so :func:`split_gaussian` works on its output unchanged."""
+        """Predictions in target units. A Gaussian head (twice as many outputs
+        as targets, trained with ``loss='gaussian_nll'``) gives means in target
+        units, then log-variances in squared target units, so
+        :func:`split_gaussian` works on its output unchanged."""
         if self.check_inputs and not self.training:
             self._check_range(x)
         out = self.core(x)
         k = self.y_mean.shape[-1]
         if out.ndim == 2 and out.shape[1] == 2 * k:
-            return torch.cat([out[:, :k] * self.y_std + self.y_mean,
-                              out[:, k:] + 2 * torch.log(self.y_std)], dim=1)
+            return torch.cat(
+                [
+                    out[:, :k] * self.y_std + self.y_mean,
+                    out[:, k:] + 2 * torch.log(self.y_std),
+                ],
+                dim=1,
+            )
         return out * self.y_std + self.y_mean
 
 

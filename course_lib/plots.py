@@ -371,6 +371,30 @@ def plot_heatmaps(images: torch.Tensor, heat: torch.Tensor, targets: Any = None,
     return fig
 
 
+PAGE_WIDTH = 76
+"""Characters of code or printed text a book page shows without scrolling (at 1280 px)."""
+
+
+def wrap_text(text: str, width: int = PAGE_WIDTH) -> str:
+    """``text`` with each of its lines wrapped at ``width`` characters (at spaces, words kept
+    whole); continuation lines are indented by two spaces. Lines that fit are left alone."""
+    import textwrap
+
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    width = check_positive_int(width, "width", minimum=20)
+    return "\n".join(textwrap.fill(line, width=width, subsequent_indent="  ", break_long_words=False,
+                                   break_on_hyphens=False) if len(line) > width else line
+                     for line in text.split("\n"))
+
+
+def print_wrapped(*parts: Any, width: int = PAGE_WIDTH) -> None:
+    """``print(*parts)``, with lines longer than ``width`` wrapped so that the page shows them
+    without a horizontal scroll bar (error messages, sentences). Tables should be printed
+    narrow enough instead: wrapping breaks their columns."""
+    print(wrap_text(" ".join(str(p) for p in parts), width))
+
+
 def show_source(obj: Any) -> Any:
     """The source code of a ``course_lib`` function, class or method, for display in a notebook.
 
@@ -435,9 +459,12 @@ def plot_made_up_predictions(target: Any, slope: float = 1.0, offset: float = 0.
 
 
 def plot_spread_strips(spreads: dict[str, Sequence[float]], threshold: float = 0.05, ax: plt.Axes | None = None,
-                       title: str = "Spread ratio of every run") -> plt.Axes:
+                       title: str = "Spread ratio of every run",
+                       xlabel: str = "spread ratio (std of predictions / std of targets)") -> plt.Axes:
     """One row per setup, one dot per run (initialisation), at its prediction spread ratio
-    (std of predictions / std of targets); runs left of ``threshold`` have collapsed (chapter 2)."""
+    (std of predictions / std of targets, or any spread figure named by ``xlabel``, such as
+    :func:`course_lib.diagnose.late_spread`); runs left of ``threshold`` have collapsed
+    (chapter 2)."""
     if not isinstance(spreads, dict) or not spreads:
         raise ValueError("spreads must be a non-empty dict {setup: spread ratios of its runs}")
     ax = _axes(ax, figsize=(7, 0.6 * len(spreads) + 1.4))
@@ -454,7 +481,7 @@ def plot_spread_strips(spreads: dict[str, Sequence[float]], threshold: float = 0
     ax.axvline(threshold, color="C3", lw=1, ls="--", label=f"collapse threshold {threshold:g}")
     ax.set_yticks(range(len(names)), names)
     ax.set_ylim(len(names) - 0.5, -0.5)
-    ax.set_xlabel("spread ratio (std of predictions / std of targets)")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("setup")
     ax.set_title(title)
     ax.legend(loc="lower right", fontsize=8)

@@ -78,9 +78,9 @@ def prediction_explorer(target: Any, seed: int = 0) -> Any:
     )
 
 
-def run_explorer(predictions: dict[str, Any], target: Any, threshold: float = 0.05) -> Any:
+def run_explorer(predictions: dict[str, Any], target: Any) -> Any:
     """Every training run computed ahead (``{setup: [predictions of each run]}``): pick a setup and a
-    run and see its predictions against the targets, collapsed or not (chapter 2).
+    run and see its final predictions against the targets, with their spread ratio (chapter 2).
 
     Answers at once: nothing is trained. Its static twin is
     :func:`course_lib.plots.plot_spread_strips` over the same runs.
@@ -94,17 +94,15 @@ def run_explorer(predictions: dict[str, Any], target: Any, threshold: float = 0.
     if not isinstance(predictions, dict) or not predictions or not all(
             isinstance(v, (list, tuple)) and len(v) for v in predictions.values()):
         raise ValueError("predictions must be a non-empty dict {setup: non-empty list of predictions, one per run}")
-    from ._checks import check_number, check_pair
+    from ._checks import check_pair
 
     check_pair(next(iter(predictions.values()))[0], target, "predictions", "target")
-    threshold = check_number(threshold, "threshold", 0.0)
     runs = min(len(v) for v in predictions.values())
 
     def show(setup: str, run: int) -> None:
         pred = predictions[setup][run]
         ratio = spread_ratio(pred, target)
-        verdict = "collapsed" if ratio < threshold else "not collapsed"
-        plot_pred_vs_target(pred, target, title=f"{setup}, run {run}: spread {ratio:.2f} ({verdict})")
+        plot_pred_vs_target(pred, target, title=f"{setup}, run {run}: final spread ratio {ratio:.2f}")
         plt.show()
 
     return widgets.interactive(

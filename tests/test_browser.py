@@ -189,7 +189,7 @@ def test_chapter_page_reads_as_a_page(site, browser, nb):
 
 
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_no_code_cell_scrolls_sideways(site, browser, nb):
+def test_no_code_cell_or_output_scrolls_sideways(site, browser, nb):
     page, _ = _open(browser, f"{site}/notebooks/{nb.stem}.html")
     try:
         wide = page.eval_on_selector_all(
@@ -199,6 +199,13 @@ def test_no_code_cell_scrolls_sideways(site, browser, nb):
             " && e.scrollWidth > e.clientWidth + 1)"
             ".map(e => e.innerText.split('\\n').reduce((a, b) => a.length > b.length ? a : b))")
         assert not wide, f"code cells wider than the page: {wide[:3]}"
+        # So does what the cells print and the library source they show.
+        wide_out = page.eval_on_selector_all(
+            "div.cell_output pre",
+            "els => els.filter(e => e.offsetParent !== null && e.clientWidth > 0 && e.innerText.trim()"
+            " && e.scrollWidth > e.clientWidth + 1)"
+            ".map(e => e.innerText.split('\\n').reduce((a, b) => a.length > b.length ? a : b))")
+        assert not wide_out, f"outputs wider than the page: {wide_out[:3]}"
         # Displayed maths fits too (MathJax clips an equation wider than the column).
         clipped = page.eval_on_selector_all(
             "mjx-container[display='true']",

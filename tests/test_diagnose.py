@@ -132,3 +132,20 @@ def test_overfit_ladder_refuses_bad_input(kwargs, err, match):
     args.update(kwargs)
     with pytest.raises(err, match=match):
         cl.diagnose.overfit_ladder(**args)
+
+
+def test_late_spread_tells_a_dead_run_from_an_unsteady_one():
+    dead = [0.6, 0.04, 0.0, 0.0, 0.0, 0.0]
+    spiked = [0.6, 0.1, 0.03, 0.12, 0.29, 0.03]  # lost its spread in a loss spike, then regained it
+    assert diagnose.late_spread(dead) == 0.0
+    assert diagnose.late_spread(spiked) == pytest.approx(0.29)  # the last three of six epochs
+    assert diagnose.late_spread(spiked, tail=1 / 6) == pytest.approx(0.03)  # the last epoch only
+    assert diagnose.late_spread([0.5]) == 0.5
+    with pytest.raises(TypeError, match="spread_history"):
+        diagnose.late_spread(0.5)
+    with pytest.raises(ValueError, match="spread_history"):
+        diagnose.late_spread([])
+    with pytest.raises(ValueError, match="spread_history"):
+        diagnose.late_spread([0.1, float("nan")])
+    with pytest.raises(ValueError, match="tail"):
+        diagnose.late_spread([0.1], tail=0)

@@ -199,10 +199,10 @@ def test_zoo_record_meets_the_detection_and_false_alarm_rates():
     assert max(record["examine_seconds_book_size"].values()) <= 10
     assert {r["check"] for r in record["planted"].values()} >= {
         "shapes", "output_activation", "input_scale", "target_scale", "dead_relus", "collapse", "overfitting",
-        "value_range", "input_shift", "calibration", "overfit_one_batch", "gradients"}, \
+        "value_range", "input_shift", "calibration", "overfit_one_batch", "gradients", "rare_ends"}, \
         "every check that can flag is planted in the zoo"
-    # rare_ends is planted too, but its detection is below the bar: recorded apart, with its rate
-    assert {r["check"] for r in record["studied"].values()} == {"rare_ends"}
+    assert "rare_ends" in {r["check"] for r in record["planted"].values()}
+    # a plant below the bar is recorded apart, with its rate, and never counted as meeting it
     assert all(0 <= r["detection_rate"] < 0.9 for r in record["studied"].values()), \
         "a studied plant now meets the bar: move it to PLANTED"
 

@@ -178,8 +178,8 @@ def test_chapter_widgets_build_and_redraw():
         cl.widgets.run_explorer({"empty": []}, y)
     with pytest.raises(ValueError, match="predictions"):
         cl.widgets.run_explorer({"one tensor": y}, y)
-    with pytest.raises(ValueError, match="threshold"):
-        cl.widgets.run_explorer({"good": [y]}, y, threshold=-1)
+    with pytest.raises(ValueError, match="target"):
+        cl.widgets.run_explorer({"good": [y]}, y[:10])
 
     x, _ = cl.make_dish_dataset(4, image_size=16, seed=0)
     w = cl.widgets.augmentation_viewer(x, {"D4": cl.augment.random_d4}, n=2)
@@ -200,3 +200,46 @@ def test_chapter_widgets_build_and_redraw():
     with pytest.raises(ValueError, match="logits"):
         cl.widgets.bins_explorer({3: torch.randn(49, 3)}, {3: torch.tensor([1.0, 2, 3])}, y)
     plt.close("all")
+
+
+def test_every_source_a_chapter_shows_fits_the_page():
+    """The functions shown with show_source are read on the page: no line wider than the 76
+    characters a page shows without scrolling (tools/wrap_code.py's width)."""
+    import json
+    import re
+    from pathlib import Path
+
+    aliases = {"cl": "course_lib", "H": "course_lib.heads"}
+    shown = set()
+    for path in sorted(Path(__file__).resolve().parents[1].glob("notebooks/[0-9][0-9]_*.ipynb")):
+        for cell in json.loads(path.read_text())["cells"]:
+            shown.update(re.findall(r"show_source\(([\w.]+)\)", "".join(cell["source"])))
+    assert len(shown) >= 8, shown
+    too_wide = {}
+    for expr in sorted(shown):
+        head, _, rest = expr.partition(".")
+        obj = __import__("importlib").import_module(aliases[head])
+        for part in rest.split("."):
+            obj = getattr(obj, part)
+        code = cl.plots.show_source(obj).data.split("```python\n", 1)[1]
+        wide = [line for line in code.splitlines() if len(line) > 76]
+        if wide:
+            too_wide[expr] = wide
+    assert not too_wide, too_wide
+
+
+def test_wrap_text_fits_the_page_and_keeps_short_lines(capsys):
+    long = "word " * 40
+    wrapped = cl.plots.wrap_text("short line\n" + long.strip())
+    lines = wrapped.split("\n")
+    assert lines[0] == "short line"
+    assert all(len(line) <= cl.plots.PAGE_WIDTH for line in lines)
+    assert len(lines) > 2 and all(line.startswith("  ") for line in lines[2:])
+    assert " ".join(wrapped.split()) == " ".join(("short line\n" + long).split())  # no word lost
+    cl.plots.print_wrapped("a", 1.5, long, width=30)
+    printed = capsys.readouterr().out.rstrip("\n").split("\n")
+    assert printed[0].startswith("a 1.5 word") and all(len(line) <= 30 for line in printed)
+    with pytest.raises(TypeError, match="text"):
+        cl.plots.wrap_text(3)
+    with pytest.raises(ValueError, match="width"):
+        cl.plots.wrap_text("x", width=5)
