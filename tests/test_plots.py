@@ -203,8 +203,8 @@ def test_chapter_widgets_build_and_redraw():
 
 
 def test_every_source_a_chapter_shows_fits_the_page():
-    """The functions shown with show_source are read on the page: no line wider than the 76
-    characters a page shows without scrolling (tools/wrap_code.py's width)."""
+    """The functions shown with show_source are read on the page: no line wider than the
+    characters a page shows without scrolling (cl.plots.PAGE_WIDTH, tools/wrap_code.py's width)."""
     import json
     import re
     from pathlib import Path
@@ -215,6 +215,8 @@ def test_every_source_a_chapter_shows_fits_the_page():
         for cell in json.loads(path.read_text())["cells"]:
             shown.update(re.findall(r"show_source\(([\w.]+)\)", "".join(cell["source"])))
     assert len(shown) >= 8, shown
+    tool = (Path(__file__).resolve().parents[1] / "tools" / "wrap_code.py").read_text()
+    assert f"WIDTH = {cl.plots.PAGE_WIDTH}\n" in tool, "tools/wrap_code.py wraps code to another width"
     too_wide = {}
     for expr in sorted(shown):
         head, _, rest = expr.partition(".")
@@ -222,7 +224,7 @@ def test_every_source_a_chapter_shows_fits_the_page():
         for part in rest.split("."):
             obj = getattr(obj, part)
         code = cl.plots.show_source(obj).data.split("```python\n", 1)[1]
-        wide = [line for line in code.splitlines() if len(line) > 76]
+        wide = [line for line in code.splitlines() if len(line) > cl.plots.PAGE_WIDTH]
         if wide:
             too_wide[expr] = wide
     assert not too_wide, too_wide
