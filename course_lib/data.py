@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -20,6 +21,7 @@ from ._checks import as_edges, check_finite, check_images, check_number, check_p
 
 DATASETS = ("boxes", "dishes", "gauges")
 CONCENTRATION_RANGE = (80.0, 350.0)
+_NOISE_STREAM = 0x6E6F697365  # "noise": names the random stream of :func:`noisy_labels`
 
 
 def _generator(seed: int) -> torch.Generator:
@@ -75,6 +77,13 @@ def _dish_colour(t: torch.Tensor) -> torch.Tensor:
     high = torch.tensor([0.45, 0.12, 0.55])
     return low + t[:, None] * (high - low)
 
+
+GRAY_WEIGHTS = (0.299, 0.587, 0.114)  # ITU-R BT.601 luma: what a grayscale conversion keeps
+# Two liquid colours of equal luma: a reddish and a bluish-green one. Every mix of the two has the
+# same luma, so in grayscale the liquid looks the same at every concentration (cue='hue').
+_HUE_LOW = (0.80, 0.36, 0.40)
+_HUE_HIGH = (0.20, 0.6268, 0.60)
+DISH_CUES = ("colour", "darkness", "hue")
 
 _RIM_RGB = (0.95, 0.95, 0.95)
 _TAB_RGB = (0.15, 0.35, 0.75)
@@ -189,15 +198,17 @@ def make_dish_dataset(n: int, image_size: int = 32, seed: int = 0, label_noise: 
     (a narrow range makes a model rely on absolute brightness, chapter 5). ``cue='darkness'``
     keeps one hue and darkens the liquid as the concentration rises (light absorbed by the
     solution), with a precipitate that carries no information, so a brighter picture looks like a
-    lower concentration (chapter 5). Returns ``x`` (n, 3, S, S) in [0, 255] and ``y`` (n, 1).
+    lower concentration (chapter 5). ``cue='hue'`` mixes two liquid colours of equal luma
+    (:data:`GRAY_WEIGHTS`) and gives the precipitate no information: the hue is the only cue, and a
+    grayscale copy of the picture (:func:`to_grayscale`) has none (chapter 9). Returns ``x`` (n, 3, S, S) in [0, 255] and ``y`` (n, 1).
     """
     n = check_positive_int(n, "n")
     size = check_positive_int(image_size, "image_size", minimum=8)
     label_noise = check_number(label_noise, "label_noise", low=0.0)
     pixel_noise = check_number(pixel_noise, "pixel_noise", low=0.0)
     skew = check_number(skew, "skew", low=0.1, high=10.0)
-    if cue not in ("colour", "darkness"):
-        raise ValueError(f"cue must be 'colour' or 'darkness', got {cue!r}")
+    if cue not in DISH_CUES:
+        raise ValueError(f"cue must be one of {DISH_CUES}, got {cue!r}")
     if not isinstance(lighting, (tuple, list)) or len(lighting) != 2:
         raise TypeError(f"lighting must be a pair (low, high), got {lighting!r}")
     light_lo = check_number(lighting[0], "lighting[0]", low=0.0)
@@ -223,6 +234,10 @@ def make_dish_dataset(n: int, image_size: int = 32, seed: int = 0, label_noise: 
     if cue == "darkness":  # one hue; the liquid absorbs more light as the concentration rises
         liquid_rgb = torch.tensor([0.80, 0.45, 0.85]) * (1 - 0.75 * t[:, None])
         shape_t = torch.rand(n, generator=g)  # the precipitate says nothing: darkness is the only cue
+    elif cue == "hue":  # equal-luma colours: the hue is the only cue
+        low, high = torch.tensor(_HUE_LOW), torch.tensor(_HUE_HIGH)
+        liquid_rgb = low + t[:, None] * (high - low)
+        shape_t = torch.rand(n, generator=g)
     else:
         liquid_rgb = _dish_colour(colour_t)
     params = (liquid_rgb, angle, flip, cx, cy, radius, gain, tint,
@@ -365,6 +380,34 @@ def train_val_split(x: torch.Tensor, y: torch.Tensor, n_val: int
         raise ValueError(f"n_val must be smaller than the number of samples ({x.shape[0]}), got {n_val}")
     cut = x.shape[0] - n_val
     return (x[:cut], y[:cut]), (x[cut:], y[cut:])
+
+
+def noisy_labels(y: torch.Tensor, noise_std: float, seed: int = 0) -> torch.Tensor:
+    """``y`` plus Gaussian noise of standard deviation ``noise_std``: labels as a careless lab reads them.
+
+    Two calls with different seeds are two independent readings of the same samples, the way a
+    label-noise floor is measured (chapter 9). The noise has its own random stream, so it is
+    uncorrelated with the dataset drawn with the same ``seed``.
+    """
+    if not isinstance(y, torch.Tensor) or not y.is_floating_point():
+        raise TypeError(f"y must be a float torch.Tensor, got {type(y).__name__}")
+    check_finite(y, "y")
+    noise_std = check_number(noise_std, "noise_std", low=0.0)
+    seed = check_positive_int(seed, "seed", minimum=0)
+    # numpy's seed sequence of (seed, "noise") is a stream independent of torch's generator seeded
+    # with ``seed`` (which keeps only the low 32 bits of a seed, so an offset seed can repeat it)
+    rng = np.random.default_rng([seed, _NOISE_STREAM])
+    noise = torch.from_numpy(rng.standard_normal(tuple(y.shape))).to(y.dtype)
+    return y + noise_std * noise
+
+
+def to_grayscale(x: torch.Tensor) -> torch.Tensor:
+    """Grayscale copies (N, 1, H, W) of colour images (N, 3, H, W), weighted by :data:`GRAY_WEIGHTS`."""
+    check_images(x, "x")
+    if x.shape[1] != 3:
+        raise ValueError(f"x must have 3 colour channels, got shape {tuple(x.shape)}")
+    weights = torch.tensor(GRAY_WEIGHTS, dtype=x.dtype, device=x.device)
+    return (x * weights[None, :, None, None]).sum(dim=1, keepdim=True)
 
 
 @dataclass

@@ -320,3 +320,21 @@ def shift_check(
         "incoming_means": b.mean(0).tolist(),
         "shifted": min(p_values) < alpha / len(p_values),
     }
+
+
+def label_noise_variance(first: Any, second: Any) -> float:
+    """Estimate the label-noise variance from two independent labellings of the same samples.
+
+    If each reading is the truth plus independent noise of variance s², their difference has
+    variance 2 s², so s² = Var(first - second) / 2. Divided by Var(y), it is the floor under any
+    model's MSE / Var(y) (chapter 9): no image can predict noise that the image does not show.
+    """
+    a = torch.as_tensor(first, dtype=torch.float64).reshape(-1)
+    b = torch.as_tensor(second, dtype=torch.float64).reshape(-1)
+    if a.numel() != b.numel():
+        raise ValueError(f"first and second must have the same number of labels, got {a.numel()} and {b.numel()}")
+    if a.numel() < 2:
+        raise ValueError(f"first and second need at least 2 labels, got {a.numel()}")
+    if not bool(torch.isfinite(a).all() and torch.isfinite(b).all()):
+        raise ValueError("first and second must not hold NaN or infinite values")
+    return float((a - b).var() / 2)

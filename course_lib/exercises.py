@@ -782,3 +782,58 @@ def _check_fixed_model(make_model: Any) -> tuple[bool, str]:
         return False, f"Trained briefly, your model has validation R² {score:.2f} and the doctor flags " \
                       f"{sorted(report.flagged) or 'nothing'}."
     return True, f"Trained briefly, your model reaches validation R² {score:.2f} and the doctor flags nothing."
+
+
+# ----- chapter 9 -------------------------------------------------------------------------------
+
+def _reference_noise_floor(first: torch.Tensor, second: torch.Tensor, y: torch.Tensor) -> float:
+    return float((first.double() - second.double()).var() / 2 / y.double().var())
+
+
+@exercise("09.1", "Each reading is the truth plus its own error: what is the variance of the difference of two "
+                  "readings? Divide the error variance by Var(y).")
+def _check_noise_floor(fn: Any) -> tuple[bool, str]:
+    if not callable(fn):
+        return False, f"Expected a function noise_floor(first, second, y), got {type(fn).__name__}."
+    g = torch.Generator().manual_seed(91)
+    for k, std in enumerate((5.0, 20.0, 60.0)):
+        y = 80 + 270 * torch.rand(400 + 100 * k, generator=g)
+        first = y + std * torch.randn(y.shape, generator=g)
+        second = y + std * torch.randn(y.shape, generator=g)
+        got, want = float(fn(first, second, y)), _reference_noise_floor(first, second, y)
+        if not _close(got, want, 1e-4 * max(1.0, abs(want))):
+            return False, f"For readings with error {std:g} your function gave {got:.4f}, the right value is {want:.4f}."
+    return True, "Your function matches the reference: half the variance of the difference, over Var(y)."
+
+
+@exercise("09.2", "Lab B's plateau is far above its floor, and its learning rate is a tenth of what the network needs.")
+def _check_faster_lab_b(answer: Any) -> tuple[bool, str]:
+    pair = _prediction_and_measurement(answer, ("prediction_92", "ratio_92"),
+                                       "the measured ratio of validation errors (a number >= 0)", nonnegative=True)
+    if isinstance(pair, str):
+        return False, pair
+    said, ratio = pair
+    if not isinstance(said, bool):
+        return False, "prediction_92 must be True (below half) or False (not), written before the run."
+    below = ratio < 0.5
+    if said == below:
+        return True, (f"Measured {ratio:.2f} of the plateau: " + (
+            "the plateau was the optimiser's, and a larger step removes most of it."
+            if below else "it did not fall below half."))
+    return False, f"You predicted {'below' if said else 'not below'} half; the run measures {ratio:.2f}."
+
+
+PLATEAU_READINGS = {"A": (0.12, 0.31, 0.05), "B": (0.30, 0.31, 0.29), "C": (0.30, 0.31, 0.04)}
+
+
+@exercise("09.3", "Compare the gap between training and validation, then the validation error with the floor.")
+def _check_plateau_reading(answer: Any) -> tuple[bool, str]:
+    letter = _letter(answer, "".join(PLATEAU_READINGS))
+    if letter is None:
+        return False, f"Expected one letter of {sorted(PLATEAU_READINGS)}."
+    if letter == "B":
+        return True, "Team B has no gap and its validation error is within 10% of the floor: better labels, not " \
+                     "a better model, would help."
+    if letter == "A":
+        return False, "Team A's training error is far below its validation error: that is overfitting."
+    return False, "Team C has no gap but is far above its floor: it underfits (train longer, a larger step)."

@@ -170,6 +170,50 @@ class VGGLike(nn.Module):
         return self.head(self.features(x))
 
 
+class ResidualBlock(nn.Module):
+    """Two 3x3 conv + batch norm layers whose output is added to the block's input (He et al.):
+    ``relu(x + F(x))``. With ``stride=2`` the block halves the image and a 1x1 convolution
+    matches the shortcut to the new shape."""
+
+    def __init__(self, c_in: int, c_out: int, stride: int = 1) -> None:
+        super().__init__()
+        c_in, c_out = check_positive_int(c_in, "c_in"), check_positive_int(c_out, "c_out")
+        if stride not in (1, 2):
+            raise ValueError(f"stride must be 1 or 2, got {stride!r}")
+        self.body = nn.Sequential(
+            nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(),
+            nn.Conv2d(c_out, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out))
+        self.shortcut: nn.Module = nn.Identity()
+        if stride != 1 or c_in != c_out:
+            self.shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride=stride, bias=False),
+                                          nn.BatchNorm2d(c_out))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return ``relu(shortcut(x) + body(x))``."""
+        return torch.relu(self.shortcut(x) + self.body(x))
+
+
+class SmallResNet(nn.Module):
+    """A small residual network for the dish question (chapter 9): a 3x3 stem, three stages of two
+    residual blocks (the last two stages halve the image), global average pooling and a linear
+    output: 13 convolutions deep, about as deep as :class:`VGGLike` plus its stem."""
+
+    def __init__(self, image_size: int = 32, n_outputs: int = 1, width: int = 8, in_channels: int = 3) -> None:
+        super().__init__()
+        image_size, n_outputs, w, in_channels, _ = _check_cnn_args(image_size, n_outputs, width, in_channels, 0.0)
+        self.features = nn.Sequential(
+            nn.Conv2d(in_channels, w, 3, padding=1, bias=False), nn.BatchNorm2d(w), nn.ReLU(),
+            ResidualBlock(w, w), ResidualBlock(w, w),
+            ResidualBlock(w, 2 * w, stride=2), ResidualBlock(2 * w, 2 * w),
+            ResidualBlock(2 * w, 4 * w, stride=2), ResidualBlock(4 * w, 4 * w),
+            nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.head = nn.Linear(4 * w, n_outputs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Map images (N, C, H, W) to outputs (N, n_outputs)."""
+        return self.head(self.features(x))
+
+
 class CoordConvNet(nn.Module):
     """A CoordConv regressor of a position (chapter 7): a 3x3 convolution finds the object, the
     coordinate channels are appended to its feature maps (:class:`course_lib.heads.CoordChannels`),

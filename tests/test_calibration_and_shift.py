@@ -178,7 +178,7 @@ def test_dish_options_darkness_skew_lighting():
     b, _ = cl.make_dish_dataset(200, 16, seed=0, lighting=(1.0, 1.0))
     assert float(a.mean()) < 0.6 * float(b.mean())
     with pytest.raises(ValueError, match="cue"):
-        cl.make_dish_dataset(2, 16, cue="hue")
+        cl.make_dish_dataset(2, 16, cue="smell")
     with pytest.raises(ValueError, match="lighting"):
         cl.make_dish_dataset(2, 16, lighting=(1.0, 0.5))
     with pytest.raises(ValueError, match="skew"):

@@ -238,3 +238,42 @@ def test_image_folder_refuses_bad_files(tmp_path):
     path.write_text("file,target_0\nimage_00000.png,abc\n")
     with pytest.raises(ValueError, match="numbers"):
         cl.data.load_image_folder(path)
+
+
+def test_hue_cue_carries_the_target_in_colour_only():
+    x, y = cl.make_dish_dataset(400, image_size=16, seed=3, cue="hue", pixel_noise=0.0)
+    gray = cl.data.to_grayscale(x)
+    assert gray.shape == (400, 1, 16, 16)
+    centre = (slice(None), slice(None), slice(6, 10), slice(6, 10))
+    red = x[centre][:, 0].mean(dim=(1, 2))
+    lum = gray[centre][:, 0].mean(dim=(1, 2))
+    t = y[:, 0]
+    assert torch.corrcoef(torch.stack([red, t]))[0, 1] < -0.5  # red falls as the concentration rises
+    assert abs(float(torch.corrcoef(torch.stack([lum, t]))[0, 1])) < 0.15  # the luma does not follow it
+
+
+def test_to_grayscale_weights_and_errors():
+    x = torch.zeros(1, 3, 8, 8)
+    x[:, 1] = 100.0
+    assert torch.allclose(cl.data.to_grayscale(x), torch.full((1, 1, 8, 8), 58.7))
+    with pytest.raises(ValueError, match="x must have 3 colour channels"):
+        cl.data.to_grayscale(torch.zeros(1, 1, 8, 8))
+    with pytest.raises(TypeError, match="x must be"):
+        cl.data.to_grayscale([1, 2])
+
+
+def test_noisy_labels_are_reproducible_and_independent_of_the_dataset():
+    x, y = cl.make_dish_dataset(3000, image_size=8, seed=5)
+    a = cl.data.noisy_labels(y, 20.0, seed=5)
+    assert torch.equal(a, cl.data.noisy_labels(y, 20.0, seed=5))
+    e = (a - y)[:, 0]
+    assert abs(float(e.std()) - 20.0) < 1.5
+    assert abs(float(torch.corrcoef(torch.stack([e, y[:, 0]]))[0, 1])) < 0.06
+    b = cl.data.noisy_labels(y, 20.0, seed=6) - y
+    assert abs(float(torch.corrcoef(torch.stack([e, b[:, 0]]))[0, 1])) < 0.06
+    with pytest.raises(ValueError, match="noise_std"):
+        cl.data.noisy_labels(y, -1.0)
+    with pytest.raises(ValueError, match="y holds NaN"):
+        cl.data.noisy_labels(torch.tensor([float("nan")]), 1.0)
+    with pytest.raises(TypeError, match="y must be"):
+        cl.data.noisy_labels([1.0], 1.0)

@@ -149,3 +149,18 @@ def test_late_spread_tells_a_dead_run_from_an_unsteady_one():
         diagnose.late_spread([0.1, float("nan")])
     with pytest.raises(ValueError, match="tail"):
         diagnose.late_spread([0.1], tail=0)
+
+
+def test_label_noise_variance_recovers_the_reading_error():
+    g = torch.Generator().manual_seed(4)
+    truth = 80 + 270 * torch.rand(20_000, generator=g)
+    first = truth + 30 * torch.randn(truth.shape, generator=g)
+    second = truth + 30 * torch.randn(truth.shape, generator=g)
+    assert abs(cl.diagnose.label_noise_variance(first, second) / 900 - 1) < 0.05
+    assert cl.diagnose.label_noise_variance(truth, truth) == 0.0
+    with pytest.raises(ValueError, match="same number of labels"):
+        cl.diagnose.label_noise_variance(first, second[:10])
+    with pytest.raises(ValueError, match="at least 2 labels"):
+        cl.diagnose.label_noise_variance([1.0], [2.0])
+    with pytest.raises(ValueError, match="NaN"):
+        cl.diagnose.label_noise_variance([1.0, float("nan")], [2.0, 3.0])

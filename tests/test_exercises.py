@@ -41,6 +41,9 @@ SOLUTIONS = {
     "08.1": "output_activation",
     "08.2": "B",
     "08.3": lambda: cl.SmallCNN(16, 1, width=8),
+    "09.1": lambda first, second, y: float((first - second).var() / 2 / y.var()),
+    "09.2": (True, 0.3),
+    "09.3": "B",
 }
 WRONG = {
     "01.1": lambda p, y: float(1 - ((y - p) ** 2).sum() / ((y - p.mean()) ** 2).sum()),
@@ -78,6 +81,9 @@ WRONG = {
     "08.1": "collapse",
     "08.2": "D",
     "08.3": lambda: torch.nn.Sequential(cl.SmallCNN(16, 1, width=8), torch.nn.ReLU()),
+    "09.1": lambda first, second, y: float((first - second).var() / y.var()),
+    "09.2": (False, 0.3),
+    "09.3": "C",
 }
 
 

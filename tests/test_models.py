@@ -55,3 +55,21 @@ def test_init_output_bias_and_output_layer():
         cl.models.output_layer("model")
     with pytest.raises(TypeError, match="model"):
         cl.count_parameters(None)
+
+
+def test_small_resnet_shapes_depth_and_errors():
+    model = cl.models.SmallResNet(16, 2, width=4, in_channels=1)
+    assert model(torch.rand(3, 1, 16, 16)).shape == (3, 2)
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d) and m.kernel_size == (3, 3)]
+    assert len(convs) == 13
+    block = cl.models.ResidualBlock(4, 4)
+    with torch.no_grad():
+        for p in block.body.parameters():
+            p.zero_()
+    x = torch.rand(2, 4, 8, 8)
+    assert torch.allclose(block(x), x)  # a zeroed body passes the input through (x >= 0)
+    assert cl.models.ResidualBlock(4, 8, stride=2)(x).shape == (2, 8, 4, 4)
+    with pytest.raises(ValueError, match="stride"):
+        cl.models.ResidualBlock(4, 4, stride=3)
+    with pytest.raises(ValueError, match="image_size"):
+        cl.models.SmallResNet(12)
