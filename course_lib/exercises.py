@@ -806,7 +806,7 @@ def _check_noise_floor(fn: Any) -> tuple[bool, str]:
     return True, "Your function matches the reference: half the variance of the difference, over Var(y)."
 
 
-@exercise("09.2", "Lab B's plateau is far above its floor, and its learning rate is a tenth of what the network needs.")
+@exercise("09.2", "Lab B's plateau is far above its floor, and its learning rate is fifteen times smaller than lab A's.")
 def _check_faster_lab_b(answer: Any) -> tuple[bool, str]:
     pair = _prediction_and_measurement(answer, ("prediction_92", "ratio_92"),
                                        "the measured ratio of validation errors (a number >= 0)", nonnegative=True)
