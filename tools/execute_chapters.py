@@ -33,11 +33,11 @@ import time
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, DeadKernelError
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
+from kernel_client import ReplyTolerantClient  # noqa: E402
 from make_student_notebooks import BEGIN, student_version  # noqa: E402
 
 OUT = ROOT / "_build" / "executed"
@@ -104,7 +104,7 @@ def cache_for_book(path: Path, executed: nbformat.NotebookNode, seconds: float, 
 def _run(combo: nbformat.NotebookNode, path: Path, timeout: int) -> str | None:
     """Execute ``combo`` in a fresh kernel; return None, or the error of the cell that failed."""
     try:
-        NotebookClient(combo, timeout=timeout, kernel_name="python3", record_timing=False,
+        ReplyTolerantClient(combo, timeout=timeout, kernel_name="python3", record_timing=False,
                        resources={"metadata": {"path": str(path.parent)}}).execute()
     except CellExecutionError as exc:
         return str(exc)[-4000:]

@@ -65,7 +65,8 @@ def run_once(path: Path, seed: int, timeout: int = 1800, threads: int | None = N
 
     ``threads`` caps the kernel's CPU threads (``OMP_NUM_THREADS``), for runs side by side."""
     import nbformat
-    from nbclient import NotebookClient
+    sys.path.insert(0, str(ROOT / "tools"))
+    from kernel_client import ReplyTolerantClient
 
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
         log = Path(f.name)
@@ -77,7 +78,7 @@ def run_once(path: Path, seed: int, timeout: int = 1800, threads: int | None = N
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
     try:
-        NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+        ReplyTolerantClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
                        resources={"metadata": {"path": str(path.parent)}}).execute()
     finally:
         os.environ.clear()
