@@ -105,7 +105,7 @@ def _run(combo: nbformat.NotebookNode, path: Path, timeout: int) -> str | None:
     """Execute ``combo`` in a fresh kernel; return None, or the error of the cell that failed."""
     try:
         ReplyTolerantClient(combo, timeout=timeout, kernel_name="python3", record_timing=False,
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
+                            resources={"metadata": {"path": str(path.parent)}}).execute()
     except CellExecutionError as exc:
         return str(exc)[-4000:]
     return None

@@ -30,6 +30,8 @@ from multiprocessing import get_context
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT / "tools") not in sys.path:  # kernel_client, when imported from a test
+    sys.path.insert(0, str(ROOT / "tools"))
 DEFAULT_OUT = ROOT / "benchmarks" / "seed_sweep.json"
 
 
@@ -65,7 +67,6 @@ def run_once(path: Path, seed: int, timeout: int = 1800, threads: int | None = N
 
     ``threads`` caps the kernel's CPU threads (``OMP_NUM_THREADS``), for runs side by side."""
     import nbformat
-    sys.path.insert(0, str(ROOT / "tools"))
     from kernel_client import ReplyTolerantClient
 
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
@@ -79,7 +80,7 @@ def run_once(path: Path, seed: int, timeout: int = 1800, threads: int | None = N
     start = time.perf_counter()
     try:
         ReplyTolerantClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
+                            resources={"metadata": {"path": str(path.parent)}}).execute()
     finally:
         os.environ.clear()
         os.environ.update(env_before)

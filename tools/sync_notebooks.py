@@ -138,14 +138,15 @@ def execute(path: Path) -> None:
     import os
     import time
 
-    sys.path.insert(0, str(ROOT / "tools"))
+    if str(ROOT / "tools") not in sys.path:
+        sys.path.insert(0, str(ROOT / "tools"))
     from kernel_client import ReplyTolerantClient
 
     os.environ["COURSE_PROGRESS"] = "0"  # the kernel inherits it: no progress bars in stored outputs
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
     ReplyTolerantClient(nb, timeout=1200, kernel_name="python3", record_timing=False,
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+                        resources={"metadata": {"path": str(path.parent)}}).execute()
     seconds = time.perf_counter() - start
     for i, cell in enumerate(nb.cells):
         cell["id"] = f"cell-{i:02d}"
