@@ -41,6 +41,19 @@ def test_merge_keeps_the_worst_margin_and_the_failing_seeds():
     assert "FAILED on 6" in text and "3 seeds" in text
 
 
+def test_merge_scales_a_measured_run_to_the_reference_machine():
+    ref = sweep.reference_rate()
+    results = {}
+    # a host measured at half the reference rate: 600 s there are 300 s on the reference machine
+    sweep.merge(results, "02_x", 0, {"seconds": 600.0, "errors": [], "claims": [_claim("a", 0.5, 0.5)],
+                                     "host_fit_images_per_s": [ref * 0.4, ref * 0.6]})
+    ch = results["02_x"]
+    assert ch["host_fit_images_per_s"] == {"0": [ref * 0.4, ref * 0.6]}
+    assert ch["reference_seconds"] == {"0": pytest.approx(300.0)}
+    sweep.merge(results, "03_x", 0, {"seconds": 5.0, "errors": [], "claims": []})  # not measured: no scaling
+    assert "reference_seconds" not in results["03_x"]
+
+
 def test_committed_sweep_shows_every_claim_holding():
     import json
     import re
@@ -64,3 +77,4 @@ def test_committed_sweep_shows_every_claim_holding():
         swept = chapters.get(nb.stem, {}).get("claims", {})
         missing = [n for n in names if n not in swept]
         assert not missing, f"{nb.name}: claims never swept: {missing} (run make sweep)"
+

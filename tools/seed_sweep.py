@@ -13,6 +13,12 @@ sweep can be stopped and resumed:
 
 Seeds already recorded for a chapter are skipped (``--reset`` drops a chapter's record first).
 
+With ``--host-rate`` (on by default for the full size) each run is bracketed by a measurement of
+this host's training rate (``benchmarks/run.py``'s ``fit_overhead``, with the kernel's threads),
+and the record gets, next to the run's seconds, the rates and the seconds scaled to the reference
+machine of ``benchmarks/results-cpu.json`` (seconds x host rate / reference rate): the time the run
+would have taken on the reference day, on a host that is slower or busier today.
+
 For each claim the file keeps the worst (smallest) margin over the seeds, the seed that gave it,
 and the seeds on which it failed. ``benchmarks/seed_sweep.json`` is the committed record.
 """
@@ -33,6 +39,12 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT / "tools") not in sys.path:  # kernel_client, when imported from a test
     sys.path.insert(0, str(ROOT / "tools"))
 DEFAULT_OUT = ROOT / "benchmarks" / "seed_sweep.json"
+REFERENCE = ROOT / "benchmarks" / "results-cpu.json"
+RATE = ("import importlib.util, torch\n"
+        "spec = importlib.util.spec_from_file_location('bench', 'benchmarks/run.py')\n"
+        "bench = importlib.util.module_from_spec(spec)\n"
+        "spec.loader.exec_module(bench)\n"
+        "print(bench.fit_overhead(torch.device('cpu'), repeats=2)['fit_images_per_s'])\n")
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -62,10 +74,28 @@ def chapter_paths(prefixes: list[str] | None) -> list[Path]:
     return paths
 
 
-def run_once(path: Path, seed: int, timeout: int = 1800, threads: int | None = None, size: str = "fast") -> dict:
+def host_rate(threads: int | None = None) -> float:
+    """``cl.fit``'s training rate on this host (images per second), with ``threads`` CPU threads."""
+    import subprocess
+
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads)) if threads else dict(os.environ)
+    out = subprocess.run([sys.executable, "-c", RATE], cwd=ROOT, env=env, capture_output=True, text=True,
+                         check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def reference_rate() -> float:
+    """The reference machine's ``cl.fit`` training rate (``benchmarks/results-cpu.json``)."""
+    return float(json.loads(REFERENCE.read_text())["fit_vs_hand_loop"]["cpu"]["fit_images_per_s"])
+
+
+def run_once(path: Path, seed: int, timeout: int = 1800, threads: int | None = None, size: str = "fast",
+             measure_host: bool = False) -> dict:
     """Execute one chapter with one seed; return its claims, errors and run time.
 
-    ``threads`` caps the kernel's CPU threads (``OMP_NUM_THREADS``), for runs side by side."""
+    ``threads`` caps the kernel's CPU threads (``OMP_NUM_THREADS``), for runs side by side.
+    ``measure_host`` brackets the run by two measurements of the host's training rate."""
+    rates = [host_rate(threads)] if measure_host else []
     import nbformat
     from kernel_client import ReplyTolerantClient
 
@@ -92,7 +122,11 @@ def run_once(path: Path, seed: int, timeout: int = 1800, threads: int | None = N
                 errors.append(f"cell {i}: {out.get('ename')}: {str(out.get('evalue'))[:300]}")
     claims = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
     log.unlink()
-    return {"seconds": round(seconds, 1), "claims": claims, "errors": errors}
+    run = {"seconds": round(seconds, 1), "claims": claims, "errors": errors}
+    if measure_host:
+        rates.append(host_rate(threads))
+        run["host_fit_images_per_s"] = [round(r, 1) for r in rates]
+    return run
 
 
 def merge(results: dict, chapter: str, seed: int, run: dict) -> None:
@@ -101,6 +135,11 @@ def merge(results: dict, chapter: str, seed: int, run: dict) -> None:
     if seed not in ch["seeds"]:
         ch["seeds"] = sorted(ch["seeds"] + [seed])
     ch["seconds"][str(seed)] = run["seconds"]
+    if "host_fit_images_per_s" in run:
+        rates = run["host_fit_images_per_s"]
+        ch.setdefault("host_fit_images_per_s", {})[str(seed)] = rates
+        ch.setdefault("reference_seconds", {})[str(seed)] = round(
+            run["seconds"] * (sum(rates) / len(rates)) / reference_rate(), 1)
     if run["errors"]:
         ch["errors"][str(seed)] = run["errors"]
     else:
@@ -151,6 +190,8 @@ def main() -> int:
     parser.add_argument("--reset", action="store_true", help="drop earlier results of the chapters run")
     parser.add_argument("--size", choices=("fast", "full"), default="fast", help="chapter size (default fast)")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds allowed per cell (default 1800)")
+    parser.add_argument("--host-rate", action=argparse.BooleanOptionalAction, default=None,
+                        help="measure the host's training rate around each run (default: on for --size full)")
     parser.add_argument("--jobs", type=int, default=1,
                         help="chapters run side by side, each kernel with cpu_count/jobs threads (default 1)")
     args = parser.parse_args()
@@ -170,8 +211,9 @@ def main() -> int:
     jobs = [(path, seed) for seed in seeds for path in paths
             if seed not in results.get(path.stem, {}).get("seeds", [])]
     threads = max(1, (os.cpu_count() or 1) // args.jobs) if args.jobs > 1 else None
+    measure_host = args.size == "full" if args.host_rate is None else args.host_rate
     with ProcessPoolExecutor(max_workers=args.jobs, mp_context=get_context("spawn")) as pool:
-        futures = {pool.submit(run_once, path, seed, args.timeout, threads, args.size): (path, seed)
+        futures = {pool.submit(run_once, path, seed, args.timeout, threads, args.size, measure_host): (path, seed)
                    for path, seed in jobs}
         for future in as_completed(futures):
             path, seed = futures[future]
