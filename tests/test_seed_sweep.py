@@ -78,3 +78,28 @@ def test_committed_sweep_shows_every_claim_holding():
         missing = [n for n in names if n not in swept]
         assert not missing, f"{nb.name}: claims never swept: {missing} (run make sweep)"
 
+
+def test_every_full_size_ran_to_the_end_with_its_claims_within_30_minutes():
+    """benchmarks/full_size_cpu.json: every chapter's full size ran to the end on the 2-core CPU,
+    every claim held, in at most 30 minutes of the reference machine (the measured seconds, or
+    those scaled by the host's training rate where it was measured beside the run)."""
+    import json
+    import re
+
+    from notebook_utils import NOTEBOOKS, cells
+
+    results = json.loads((ROOT / "benchmarks" / "full_size_cpu.json").read_text())
+    assert results["_about"]["size"] == "full"
+    for nb in NOTEBOOKS:
+        ch = results.get(nb.stem)
+        assert ch and ch["seeds"], f"{nb.stem}: full size never run"
+        assert not ch["errors"], f"{nb.stem}: full size stopped with {ch['errors']}"
+        failed = [name for name, c in ch["claims"].items() if c["failed_seeds"]]
+        assert not failed, f"{nb.stem}: claims failed at full size: {failed}"
+        code = "\n".join(c["source"] for c in cells(nb) if c["cell_type"] == "code")
+        missing = [n for n in re.findall(r'cl\.claim\(\s*"([^"]+)"', code) if n not in ch["claims"]]
+        assert not missing, f"{nb.stem}: claims never measured at full size: {missing}"
+        assert code.count("cl.claim(") <= len(ch["claims"]), f"{nb.stem}: claims not measured at full size"
+        for seed in map(str, ch["seeds"]):
+            minutes = ch.get("reference_seconds", {}).get(seed, ch["seconds"][seed]) / 60
+            assert minutes <= 30, f"{nb.stem}: full size took {minutes:.0f} min (seed {seed})"
