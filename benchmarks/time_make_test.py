@@ -30,19 +30,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "make_test_time.json"
 REFERENCE = ROOT / "benchmarks" / "results-cpu.json"
-RATE = ("import importlib.util, torch\n"
-        "spec = importlib.util.spec_from_file_location('bench', 'benchmarks/run.py')\n"
-        "bench = importlib.util.module_from_spec(spec)\n"
-        "spec.loader.exec_module(bench)\n"
-        "print(bench.fit_overhead(torch.device('cpu'), repeats=2)['fit_images_per_s'])\n")
+sys.path.insert(0, str(ROOT / "tools"))
+import seed_sweep  # noqa: E402  (the one measurement of the host's rate)
+
 LOG = Path(tempfile.gettempdir()) / "make_test_fresh_clone.log"  # the whole output, for a failure
 
 
 def host_rate(clone: Path, env: dict[str, str]) -> float:
     """``cl.fit``'s training rate (images per second) on this host, with the clone's environment."""
-    out = subprocess.run([str(clone / ".venv" / "bin" / "python"), "-c", RATE], cwd=clone, env=env,
-                         capture_output=True, text=True, check=True)
-    return float(out.stdout.strip().splitlines()[-1])
+    return seed_sweep.host_rate(python=clone / ".venv" / "bin" / "python", cwd=clone, env=env)
 
 
 def main() -> int:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -74,13 +75,14 @@ def chapter_paths(prefixes: list[str] | None) -> list[Path]:
     return paths
 
 
-def host_rate(threads: int | None = None) -> float:
-    """``cl.fit``'s training rate on this host (images per second), with ``threads`` CPU threads."""
-    import subprocess
-
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads)) if threads else dict(os.environ)
-    out = subprocess.run([sys.executable, "-c", RATE], cwd=ROOT, env=env, capture_output=True, text=True,
-                         check=True)
+def host_rate(threads: int | None = None, python: str | Path = sys.executable, cwd: Path = ROOT,
+              env: dict[str, str] | None = None) -> float:
+    """``cl.fit``'s training rate on this host (images per second), measured by ``python`` in
+    ``cwd`` (a checkout with ``benchmarks/run.py``) with ``threads`` CPU threads."""
+    env = dict(os.environ if env is None else env)
+    if threads:
+        env["OMP_NUM_THREADS"] = str(threads)
+    out = subprocess.run([str(python), "-c", RATE], cwd=cwd, env=env, capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])
 
 
