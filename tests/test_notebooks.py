@@ -132,6 +132,14 @@ def test_setup_cells_in_sync_with_config():
     assert result.returncode == 0, result.stdout
 
 
+def test_sync_refuses_an_unknown_notebook_before_touching_any():
+    before = {p.name: p.read_bytes() for p in NOTEBOOKS}
+    result = subprocess.run([sys.executable, str(ROOT / "tools" / "sync_notebooks.py"), "--execute",
+                             "notebooks/99_no_such_chapter.ipynb"], capture_output=True, text=True)
+    assert result.returncode == 2 and "99_no_such_chapter.ipynb" in result.stderr
+    assert {p.name: p.read_bytes() for p in NOTEBOOKS} == before
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_shown_code_fits_the_page(path):
     """The book shows about 77 columns of code at 1280 px (tools/wrap_code.py); none scrolls."""

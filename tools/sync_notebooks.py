@@ -165,6 +165,11 @@ def main() -> int:
                         help="also execute these notebooks (all if none named) and store their outputs, "
                              "which nbval compares for the cells tagged nbval-check-output")
     args = parser.parse_args()
+    # a notebook may be named by file name or by any path to it (notebooks/09_plateaus.ipynb)
+    to_execute = None if args.execute is None else {Path(a).name for a in args.execute}
+    unknown = (to_execute or set()) - {p.name for p in (ROOT / "notebooks").glob("*.ipynb")}
+    if unknown:
+        parser.error(f"no such notebook in notebooks/: {', '.join(sorted(unknown))}")
     stale = []
     for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
         if args.check:
@@ -175,8 +180,7 @@ def main() -> int:
             stale.extend(f"{path.name} ({why})" for why in problems(nb))
         elif sync(path):
             print(f"synced {path.name}")
-        if args.execute is not None and (not args.execute or path.name in args.execute
-                                         or str(path) in args.execute):
+        if to_execute is not None and (not to_execute or path.name in to_execute):
             execute(path)
     if stale:
         print("out of date:\n  " + "\n  ".join(stale))
