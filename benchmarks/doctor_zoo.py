@@ -204,11 +204,13 @@ def _held_out_quadrant(seed):
     return net, (x[~test], y[~test]), (x[test], y[test])
 
 
-def _deep_mlp(layers: int, width: int, gain: float, activation: type[nn.Module]) -> nn.Sequential:
-    """A deep fully connected net on 16x16 boxes, each hidden layer's weights drawn with std
-    ``gain / sqrt(fan_in)``, no normalisation: the setting where gradients vanish or explode."""
+def deep_mlp(layers: int, width: int, gain: float, activation: type[nn.Module],
+             in_features: int = 3 * SIZE * SIZE, n_outputs: int = 2) -> nn.Sequential:
+    """A deep fully connected net (by default on 16x16 boxes), each hidden layer's weights drawn
+    with std ``gain / sqrt(fan_in)`` and zero biases, no normalisation: the setting where
+    gradients vanish or explode. Also used by ``tests/test_doctor.py``."""
     mods: list[nn.Module] = [nn.Flatten()]
-    fan_in = 3 * SIZE * SIZE
+    fan_in = in_features
     for _ in range(layers):
         lin = nn.Linear(fan_in, width)
         with torch.no_grad():
@@ -216,21 +218,21 @@ def _deep_mlp(layers: int, width: int, gain: float, activation: type[nn.Module])
             lin.bias.zero_()
         mods += [lin, activation()]
         fan_in = width
-    return nn.Sequential(*mods, nn.Linear(fan_in, 2))
+    return nn.Sequential(*mods, nn.Linear(fan_in, n_outputs))
 
 
 def _vanishing(seed):
     """Ten sigmoid layers: each passes back at most a quarter of the gradient it receives."""
     _, train, val = _standard(seed)
     torch.manual_seed(seed)
-    return _deep_mlp(10, 64, 1.0, nn.Sigmoid), train, val
+    return deep_mlp(10, 64, 1.0, nn.Sigmoid), train, val
 
 
 def _exploding(seed):
     """Ten ReLU layers initialised 2.5x too large (He's gain is sqrt(2)): the signal grows layer by layer."""
     _, train, val = _standard(seed)
     torch.manual_seed(seed)
-    return _deep_mlp(10, 64, 2.5, nn.ReLU), train, val
+    return deep_mlp(10, 64, 2.5, nn.ReLU), train, val
 
 
 def _rare_end(seed):

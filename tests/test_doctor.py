@@ -210,12 +210,7 @@ def test_zoo_record_meets_the_detection_and_false_alarm_rates():
 def test_zoo_setups_run_end_to_end():
     """A few of the zoo's setups, built and examined here (one seed, no training check): the
     committed record comes from this code."""
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    import doctor_zoo
-
+    doctor_zoo = _zoo()
     for name in ("broadcast loss (targets (N,) against outputs (N, 1))", "ten sigmoid layers (vanishing gradients)",
                  "ten ReLU layers initialised 2.5x too large (exploding gradients)",
                  "validation divided by 127, training by 255"):
@@ -224,20 +219,23 @@ def test_zoo_setups_run_end_to_end():
         assert check in cl.doctor.examine(model, train, val).flagged, name
 
 
+def _zoo():
+    """benchmarks/doctor_zoo.py, imported as a module."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import doctor_zoo
+
+    return doctor_zoo
+
+
 def test_vanishing_and_exploding_gradients():
     x, y = _data(0)
 
     def deep(activation: type[nn.Module], gain: float) -> nn.Module:
         torch.manual_seed(0)
-        layers: list[nn.Module] = [nn.Flatten()]
-        fan_in = SIZE * SIZE
-        for _ in range(12):
-            lin = nn.Linear(fan_in, 32)
-            with torch.no_grad():
-                lin.weight.normal_(0, gain / fan_in ** 0.5)
-            layers += [lin, activation()]
-            fan_in = 32
-        return nn.Sequential(*layers, nn.Linear(32, 1))
+        return _zoo().deep_mlp(12, 32, gain, activation, in_features=SIZE * SIZE, n_outputs=1)
 
     vanishing = cl.doctor.examine(deep(nn.Sigmoid, 1.0), (x, y), (x, y))
     assert "gradients" in vanishing.flagged
