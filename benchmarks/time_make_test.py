@@ -29,9 +29,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "make_test_time.json"
-REFERENCE = ROOT / "benchmarks" / "results-cpu.json"
 sys.path.insert(0, str(ROOT / "tools"))
-import seed_sweep  # noqa: E402  (the one measurement of the host's rate)
+import seed_sweep  # noqa: E402  (the one measurement of the host's rate, and the reference's)
+
+REFERENCE = seed_sweep.REFERENCE  # its date; its rate is seed_sweep.reference_rate()
 
 LOG = Path(tempfile.gettempdir()) / "make_test_fresh_clone.log"  # the whole output, for a failure
 
@@ -66,7 +67,7 @@ def main() -> int:
             chapters[data["chapter"]] = data["seconds"]
         tail = result.stdout[-3000:]
     reference = json.loads(REFERENCE.read_text())
-    ref_rate = reference["fit_vs_hand_loop"]["cpu"]["fit_images_per_s"]
+    ref_rate = seed_sweep.reference_rate()
     slowdown = round(max(1.0, ref_rate / (sum(rates) / len(rates))), 2)
     budget = sum(chapters.values()) + 180 * slowdown
     record = {
