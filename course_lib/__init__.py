@@ -34,7 +34,7 @@ from .models import SmallCNN, count_parameters, init_output_bias, predict
 from .plots import plot_learning_curves, plot_pred_vs_target, show_images
 from .train import fit, fit_scaled
 
-__version__ = "0.3.0"  # the notebooks install this tag (v0.3.0) on Colab: bump it with the API
+__version__ = "0.4.0"  # bump it with the API; Colab installs the commit pinned in pyproject.toml
 
 __all__ = [
     "SmallCNN",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import random
+import sys
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -125,10 +126,24 @@ def setup(device: str | None = None, size: str | None = None, seed: int | None =
           verbose: bool = True) -> Settings:
     """Pick device, size and seed (arguments, then environment, then defaults) and seed everything.
 
-    Call it at the top of every chapter; it prints one line saying what the chapter runs with.
+    Call it at the top of every chapter; it prints what the chapter runs with and, on a second
+    line, how to switch (:func:`switch_hint`).
     """
     dev = get_device(device)
     settings = Settings(device=dev, size=get_size(size, dev), seed=set_seed(seed))
     if verbose:
         print(f"course_lib: {settings}")
+        print(f"  {switch_hint(settings)}")
     return settings
+
+
+def switch_hint(settings: Settings) -> str:
+    """One line on how to run the other size (and, on a Colab CPU runtime, how to get its GPU)."""
+    if not isinstance(settings, Settings):
+        raise TypeError(f"settings must be the Settings that setup() returns, got {type(settings).__name__}")
+    other, what = (("full", "the question's scale, slower") if settings.size == "fast"
+                   else ("fast", "about a minute a chapter on a laptop CPU"))
+    hint = f'to switch: os.environ["COURSE_SIZE"] = "{other}" ({what}), then run this cell again'
+    if settings.device.type == "cpu" and "google.colab" in sys.modules:
+        hint += "; for a GPU: Runtime > Change runtime type > GPU"
+    return hint

@@ -48,3 +48,24 @@ def executed_chapter(path: Path) -> tuple[dict, object, list]:
         student = nbformat.read(module.OUT / f"{path.stem}.student.ipynb", as_version=4).cells
         _EXECUTED[path.stem] = (summary, executed, student)
     return _EXECUTED[path.stem]
+
+
+def nbval_workspace(folder: Path, chapters: list[Path]) -> Path:
+    """Copy ``chapters`` with what the README's nbval command needs beside them (``notebooks/``'s
+    conftest and sanitiser, ``tools/kernel_client.py``) into ``folder``; return the chapters' folder."""
+    import shutil
+
+    shutil.copytree(ROOT / "tools", folder / "tools", ignore=shutil.ignore_patterns("__pycache__"))
+    (folder / "notebooks").mkdir(parents=True)
+    for path in [*chapters, ROOT / "notebooks" / "conftest.py", ROOT / "notebooks" / "nbval_sanitize.cfg"]:
+        shutil.copy(path, folder / "notebooks" / path.name)
+    (folder / "pytest.ini").write_text("[pytest]\n")
+    return folder / "notebooks"
+
+
+def pinned_commit(path: Path) -> str:
+    """The commit a chapter's setup cell installs ``course_lib`` from."""
+    import re
+
+    setup = cells(path)[2]["source"]
+    return re.search(r'\.git@([0-9a-f]{40})"', setup).group(1)

@@ -1,4 +1,5 @@
 import random
+import sys
 
 import numpy as np
 import pytest
@@ -94,3 +95,17 @@ def test_setup_reads_environment(monkeypatch, capsys):
     assert cfg.pick("a", "b") == "a"
     assert "device=cpu" in capsys.readouterr().out
     assert "seed=11" in str(cfg)
+
+
+def test_setup_says_how_to_switch_size(monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_SIZE", "fast")
+    cl.setup(device="cpu")
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "course_lib: device=cpu, size=fast, seed=0"
+    assert 'os.environ["COURSE_SIZE"] = "full"' in out[1] and "GPU" not in out[1]
+    full = cl.config.Settings(device=cl.config.get_device("cpu"), size="full", seed=0)
+    assert '"fast"' in cl.config.switch_hint(full)
+    monkeypatch.setitem(sys.modules, "google.colab", object())  # a Colab runtime without a GPU
+    assert "Change runtime type > GPU" in cl.config.switch_hint(full)
+    with pytest.raises(TypeError, match="settings"):
+        cl.config.switch_hint("fast")

@@ -11,7 +11,7 @@ import venv
 
 import pytest
 import tomllib
-from notebook_utils import ROOT
+from notebook_utils import NOTEBOOKS, ROOT, nbval_workspace, pinned_commit
 
 LIBRARY_TESTS = ["test_augment.py", "test_calibration_and_shift.py", "test_chapter4_pieces.py", "test_config.py",
                  "test_data.py", "test_diagnose.py", "test_exercises.py", "test_heads.py", "test_metrics.py", "test_models.py",
@@ -84,11 +84,8 @@ def test_library_and_a_chapter_on_the_lower_bounds(tmp_path):
     constraints.write_text("".join(f"{n}=={v}\n" for n, v in lock.items() if n not in exempt))
     pip("install", "--quiet", "-c", str(constraints), *colab, *tools)
     before = {p["name"].lower(): p["version"] for p in json.loads(pip("list", "--format=json"))}
-    source = tmp_path / "checkout"
-    shutil.copytree(ROOT / "course_lib", source / "course_lib", ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(ROOT / name, source / name)
-    pip("install", "--quiet", str(source))
+    # the library as the setup cell installs it on Colab: from this repository at the commit it names
+    pip("install", "--quiet", f"git+file://{ROOT}@{pinned_commit(NOTEBOOKS[0])}")
     after = {p["name"].lower(): p["version"] for p in json.loads(pip("list", "--format=json"))}
     changed = {k: (v, after.get(k)) for k, v in before.items() if after.get(k) != v}
     assert not changed, f"installing course_lib replaced {changed}"
@@ -100,8 +97,7 @@ def test_library_and_a_chapter_on_the_lower_bounds(tmp_path):
     unit = subprocess.run([py, "-m", "pytest", "-q", "-p", "no:cacheprovider", *LIBRARY_TESTS], capture_output=True,
                           text=True, cwd=tmp_path / "tests", env=env, timeout=1200)
     assert unit.returncode == 0, unit.stdout[-5000:]
-    chapter = tmp_path / "01_datasets_and_metrics.ipynb"
-    shutil.copy(ROOT / "notebooks" / chapter.name, chapter)
-    nb = subprocess.run([py, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax", chapter.name],
-                        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=1200)
+    folder = nbval_workspace(tmp_path / "work", NOTEBOOKS[:1])
+    nb = subprocess.run([py, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax", "."],
+                        capture_output=True, text=True, cwd=folder, env=env, timeout=1200)
     assert nb.returncode == 0, nb.stdout[-5000:]

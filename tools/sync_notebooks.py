@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import subprocess
 import sys
 from pathlib import Path
 
@@ -19,6 +20,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
+# Colab opens a notebook on a GPU runtime when its metadata asks for one.
+COLAB_METADATA = {"accelerator": "GPU", "colab": {"gpuType": "T4", "provenance": []}}
+PIN_TABLE = "tool.course_book"  # in pyproject.toml: library-commit, the commit the setup cell installs
 
 SETUP_TEMPLATE = '''\
 # Setup: install course_lib when it is missing (e.g. on Colab), then pick device, size and seed.
@@ -27,8 +31,8 @@ import os
 import subprocess
 import sys
 
-if importlib.util.find_spec("course_lib") is None:  # the library at this notebook's version
-    source = os.environ.get("COURSE_LIB_SOURCE", "git+{url}.git@v{version}")
+if importlib.util.find_spec("course_lib") is None:  # the library these outputs were computed with
+    source = os.environ.get("COURSE_LIB_SOURCE", "git+{url}.git@{commit}")
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", source], check=True)
 
 import course_lib as cl
@@ -48,12 +52,62 @@ def repository() -> tuple[str, str]:
     return repo["url"].rstrip("/"), repo.get("branch", "main")
 
 
-def library_version() -> str:
-    """``course_lib.__version__``, read from the source (the one place it is written)."""
+def library_commit() -> str:
+    """The commit whose ``course_lib`` the setup cell installs (``pyproject.toml``, [tool.course_book])."""
     import re
 
-    text = (ROOT / "course_lib" / "__init__.py").read_text()
-    return re.search(r'^__version__ = "([^"]+)"', text, re.M).group(1)
+    return re.search(r'^library-commit = "([0-9a-f]+)"', (ROOT / "pyproject.toml").read_text(), re.M).group(1)
+
+
+def project_table(pyproject: str) -> str:
+    """The ``[project]`` table of a ``pyproject.toml``'s text (what ``pip install`` reads of it)."""
+    import re
+
+    return re.search(r"^\[project\]\n(.*?)(?=^\[)", pyproject, re.M | re.S).group(1)
+
+
+def _git(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", *args], capture_output=True, text=True, cwd=ROOT)
+
+
+def pin_problem(ref: str | None = None) -> str | None:
+    """Why the library at ``ref`` (default: the pinned commit) is not byte for byte the working
+    tree's ``course_lib/`` (and the same ``[project]`` table of ``pyproject.toml``), or None.
+
+    The stored outputs are computed with the working tree's library, so this is the check that a
+    Colab reader installs exactly the library the outputs came from.
+    """
+    ref = ref or library_commit()
+    fix = ("commit course_lib/ (bump __version__ in course_lib/__init__.py when the API changed), then run "
+           "`python tools/sync_notebooks.py --pin HEAD` and commit the re-pinned setup cells")
+    if _git("cat-file", "-e", f"{ref}^{{commit}}").returncode != 0:
+        return f"the pinned library commit {ref} is not in this repository: {fix}"
+    diff = _git("diff", "--name-only", ref, "--", "course_lib").stdout.split()
+    untracked = _git("ls-files", "--others", "--exclude-standard", "course_lib").stdout.split()
+    if diff or untracked:
+        return f"course_lib/ differs from the commit the setup cell installs ({ref[:12]}): {diff + untracked}; {fix}"
+    shown = _git("show", f"{ref}:pyproject.toml")
+    if shown.returncode != 0 or project_table(shown.stdout) != project_table((ROOT / "pyproject.toml").read_text()):
+        return f"pyproject.toml's [project] table differs at the pinned commit {ref[:12]}: {fix}"
+    return None
+
+
+def pin(ref: str) -> str:
+    """Pin the setup cell to the commit ``ref`` names, after checking its library is the working tree's."""
+    import re
+
+    commit = _git("rev-parse", "--verify", f"{ref}^{{commit}}").stdout.strip()
+    if not commit:
+        raise SystemExit(f"no such commit: {ref}")
+    problem = pin_problem(commit)
+    if problem:
+        raise SystemExit(problem)
+    text = (ROOT / "pyproject.toml").read_text()
+    text, n = re.subn(r'^library-commit = "[0-9a-f]*"', f'library-commit = "{commit}"', text, flags=re.M)
+    if n != 1:
+        raise SystemExit("pyproject.toml has no library-commit line under [tool.course_book]")
+    (ROOT / "pyproject.toml").write_text(text)
+    return commit
 
 
 def expected_head(name: str) -> list[nbformat.NotebookNode]:
@@ -62,7 +116,7 @@ def expected_head(name: str) -> list[nbformat.NotebookNode]:
     slug = url.split("github.com/")[-1]
     badge = nbformat.v4.new_markdown_cell(BADGE_TEMPLATE.format(slug=slug, branch=branch, name=name))
     badge.metadata["tags"] = ["colab-badge", "remove-cell"]
-    setup = nbformat.v4.new_code_cell(SETUP_TEMPLATE.format(url=url, version=library_version()))
+    setup = nbformat.v4.new_code_cell(SETUP_TEMPLATE.format(url=url, commit=library_commit()))
     setup.metadata["tags"] = ["setup", "remove-input"]  # the page shows only its one-line result
     return [badge, setup]
 
@@ -87,6 +141,7 @@ def sync(path: Path) -> bool:
     nb.metadata.pop("jupytext", None)
     nb.metadata["kernelspec"] = KERNELSPEC
     nb.metadata["language_info"] = {"name": "python"}
+    nb.metadata.update(COLAB_METADATA)
     for i, cell in enumerate(nb.cells):
         cell["id"] = f"cell-{i:02d}"  # stable ids: no content hashes in diffs or links
     after = nbformat.writes(nb)
@@ -105,10 +160,11 @@ def library_hash() -> str:
 
 
 def code_hash(nb: nbformat.NotebookNode) -> str:
-    """A hash of a notebook's code cells, in order."""
+    """A hash of a notebook's code cells, in order, the setup cell aside (it only names where Colab
+    installs the library from; ``--check`` compares it with the expected one)."""
     digest = hashlib.sha256()
     for cell in nb.cells:
-        if cell.cell_type == "code":
+        if cell.cell_type == "code" and "setup" not in cell.metadata.get("tags", []):
             digest.update(cell.source.encode() + b"\0")
     return digest.hexdigest()[:16]
 
@@ -122,11 +178,13 @@ def problems(nb: nbformat.NotebookNode) -> list[str]:
     """Why a notebook's stored state is out of date: stale outputs or stored timestamps."""
     found = []
     stamp = nb.metadata.get("course_outputs")
-    if stamp != outputs_stamp(nb):
+    if not stamp or any(stamp.get(k) != v for k, v in outputs_stamp(nb).items()):
         what = ("they carry no stamp" if not stamp else
                 " and ".join(k for k, v in outputs_stamp(nb).items() if stamp.get(k) != v) + " changed since")
         found.append(f"stored outputs do not come from the current code ({what}): "
                      "run tools/sync_notebooks.py --execute")
+    if not stamp or not isinstance(stamp.get("threads"), int):
+        found.append("the stamp does not record the CPU thread count: run tools/sync_notebooks.py --execute")
     if any("execution" in cell.metadata for cell in nb.cells):
         found.append("cells store execution timestamps")
     return found
@@ -140,9 +198,11 @@ def execute(path: Path) -> None:
 
     if str(ROOT / "tools") not in sys.path:
         sys.path.insert(0, str(ROOT / "tools"))
+    import torch
     from kernel_client import ReplyTolerantClient
 
     os.environ["COURSE_PROGRESS"] = "0"  # the kernel inherits it: no progress bars in stored outputs
+    threads = int(os.environ.get("OMP_NUM_THREADS") or torch.get_num_threads())  # the kernel's, as it inherits
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
     ReplyTolerantClient(nb, timeout=1200, kernel_name="python3", record_timing=False,
@@ -152,7 +212,7 @@ def execute(path: Path) -> None:
         cell["id"] = f"cell-{i:02d}"
         cell.metadata.pop("execution", None)
     nb.metadata.pop("widgets", None)
-    nb.metadata["course_outputs"] = outputs_stamp(nb)
+    nb.metadata["course_outputs"] = {**outputs_stamp(nb), "threads": threads}
     path.write_text(nbformat.writes(nb))
     print(f"executed {path.name} in {seconds:.0f} s")
 
@@ -164,7 +224,11 @@ def main() -> int:
     parser.add_argument("--execute", nargs="*", metavar="NOTEBOOK",
                         help="also execute these notebooks (all if none named) and store their outputs, "
                              "which nbval compares for the cells tagged nbval-check-output")
+    parser.add_argument("--pin", metavar="REF", help="pin the setup cell to this commit (e.g. HEAD), whose "
+                        "course_lib/ must be the working tree's, then sync every notebook")
     args = parser.parse_args()
+    if args.pin:
+        print(f"setup cell pinned to {pin(args.pin)}")
     # a notebook may be named by file name or by any path to it (notebooks/09_plateaus.ipynb)
     to_execute = None if args.execute is None else {Path(a).name for a in args.execute}
     unknown = (to_execute or set()) - {p.name for p in (ROOT / "notebooks").glob("*.ipynb")}
@@ -177,11 +241,17 @@ def main() -> int:
             head = expected_head(path.name)
             if [c.source for c in nb.cells[:3:2]] != [c.source for c in head]:
                 stale.append(f"{path.name} (badge or setup cell: run tools/sync_notebooks.py)")
+            if any(nb.metadata.get(k) != v for k, v in COLAB_METADATA.items()):
+                stale.append(f"{path.name} (Colab's GPU-runtime metadata: run tools/sync_notebooks.py)")
             stale.extend(f"{path.name} ({why})" for why in problems(nb))
         elif sync(path):
             print(f"synced {path.name}")
         if to_execute is not None and (not to_execute or path.name in to_execute):
             execute(path)
+    if args.check:
+        problem = pin_problem()
+        if problem:
+            stale.append(problem)
     if stale:
         print("out of date:\n  " + "\n  ".join(stale))
         return 1
