@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import nbformat
@@ -91,9 +92,11 @@ def _tiny(tmp_path: Path, first: str, stored: str, drop: bool, guard: bool) -> P
 @pytest.mark.slow
 def test_a_lost_reply_ends_the_cell_and_nbval_goes_on(tmp_path):
     path = _tiny(tmp_path, "x = 6 * 7\nprint(x)", "42\n", drop=True, guard=True)
-    result = nbval([path], 1, "--nbval-cell-timeout=120", cwd=tmp_path)
+    start = time.monotonic()
+    result = nbval([path], 1, "--nbval-cell-timeout=40", cwd=tmp_path)
+    assert time.monotonic() - start < 30, "waited for the cell timeout"
     assert result.returncode == 0, result.stdout[-3000:]
-    assert "2 passed" in result.stdout and "nbval guard: no execute_reply" in result.stdout + result.stderr
+    assert "2 passed" in result.stdout and "nbval guard: no execute_reply" in result.stdout  # warnings summary
 
 
 @pytest.mark.slow
@@ -105,7 +108,8 @@ def test_a_lost_reply_still_compares_the_cells_outputs(tmp_path):
 
 @pytest.mark.slow
 def test_without_the_guard_a_lost_reply_waits_for_the_cell_timeout(tmp_path):
-    """The control: the simulated loss is real, nbval alone waits it out and fails the cell."""
+    """The control: the simulated loss is real, and nbval alone waits until its cell timeout."""
     path = _tiny(tmp_path, "x = 6 * 7\nprint(x)", "42\n", drop=True, guard=False)
-    result = nbval([path], 1, "--nbval-cell-timeout=8", cwd=tmp_path)
-    assert result.returncode != 0 and "Timeout" in result.stdout
+    start = time.monotonic()
+    nbval([path], 1, "--nbval-cell-timeout=40", cwd=tmp_path)
+    assert time.monotonic() - start >= 40

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+import warnings
 from typing import Any
 
 from nbclient import NotebookClient
@@ -121,8 +122,10 @@ def guard_nbval(grace: float = 30.0) -> None:
             now = time.monotonic()
             if idle_since is not None and now - idle_since > grace:
                 self.lost_replies = getattr(self, "lost_replies", 0) + 1
-                print(f"\nnbval guard: no execute_reply {grace:.0f} s after the kernel went idle on a cell; "
-                      "the cell is judged by its outputs", file=sys.stderr, flush=True)
+                note = (f"nbval guard: no execute_reply {grace:.0f} s after the kernel went idle on a cell; "
+                        "the cell is judged by its outputs")
+                print(f"\n{note}", file=sys.stderr, flush=True)
+                warnings.warn(note, RuntimeWarning, stacklevel=2)  # listed in pytest's warnings summary
                 return
             if timeout is not None and now - start > timeout:
                 raise Empty
