@@ -541,8 +541,8 @@ def _check_serve(fn: Any) -> tuple[bool, str]:
 # ----- chapter 6 -------------------------------------------------------------------------------
 
 
-@exercise("06.1", "Average the points (sin θ, cos θ) on the circle, then read the direction of the mean point "
-                  "back with atan2(mean sin, mean cos), in degrees modulo 360.")
+@exercise("06.1", "The numbers 359 and 1 average to 180. Where does the chapter put an angle so that 0° and 360° "
+                  "meet, and how does it read an angle back? See 'Angles: the number line is not a circle'.")
 def _check_circular_mean(fn: Any) -> tuple[bool, str]:
     if not callable(fn):
         return False, f"Expected a function circular_mean(angles_deg), got {type(fn).__name__}."
@@ -566,8 +566,8 @@ def _check_circular_mean(fn: Any) -> tuple[bool, str]:
     return True, "Your circular mean is right, across 0°/360° too."
 
 
-@exercise("06.2", "Softmax the logits over the bins (dim=1), multiply each probability by its bin centre and sum: "
-                  "the expected value, shape (N, 1). The arg-max could only ever answer a centre.")
+@exercise("06.2", "Logits are not yet probabilities. Once they are, which read-out does 'Classification, then "
+                  "regression' recommend, and why not the most probable bin? One number per image.")
 def _check_expected_value(fn: Any) -> tuple[bool, str]:
     if not callable(fn):
         return False, f"Expected a function expected_value(logits, centres), got {type(fn).__name__}."
@@ -586,8 +586,8 @@ def _check_expected_value(fn: Any) -> tuple[bool, str]:
     return True, "Your read-out is the expected value over the bins."
 
 
-@exercise("06.3", "For a residual r = y - q_pred the loss is level * r when r >= 0 and (level - 1) * r when "
-                  "r < 0; average over the samples.")
+@exercise("06.3", "Work back from the exercise's two costs, 1.8 and 0.2: what multiplies the error of 2 in each "
+                  "case, and which side of the target is each prediction on?")
 def _check_pinball(fn: Any) -> tuple[bool, str]:
     if not callable(fn):
         return False, f"Expected a function pinball(pred, target, level), got {type(fn).__name__}."
@@ -648,8 +648,8 @@ def _check_angle_error(fn: Any) -> tuple[bool, str]:
 # ----- chapter 7 -------------------------------------------------------------------------------
 
 
-@exercise("07.1", "Make a grid of x values (one per column) and y values (one per row) with torch.linspace(-1, 1, "
-                  "...), expand both to (N, 1, H, W) and concatenate them after the image's channels, x first.")
+@exercise("07.1", "Each new channel holds, at every pixel, that pixel's own column (or row) position. Does it "
+                  "depend on the image? Then think of the shapes it needs to sit beside the image's channels.")
 def _check_add_coords(fn: Any) -> tuple[bool, str]:
     if not callable(fn):
         return False, f"Expected a function add_coords(x), got {type(fn).__name__}."
@@ -674,8 +674,8 @@ def _check_add_coords(fn: Any) -> tuple[bool, str]:
     return True, "Your coordinate channels match course_lib's CoordChannels."
 
 
-@exercise("07.2", "Softmax over all H*W pixels of each map (flatten them first), then take the probability-weighted "
-                  "mean of the x grid and of the y grid, both in [-1, 1].")
+@exercise("07.2", "One probability distribution per map, over all of its pixels; then the mean position under it, "
+                  "as 'A heat map and a soft-argmax' defines it. Exercise 7.1 gives every pixel its (x, y).")
 def _check_soft_argmax(fn: Any) -> tuple[bool, str]:
     if not callable(fn):
         return False, f"Expected a function soft_argmax(heat), got {type(fn).__name__}."
@@ -692,7 +692,8 @@ def _check_soft_argmax(fn: Any) -> tuple[bool, str]:
         grid = coordinate_grid(h, w).reshape(2, -1)
         hard = grid[:, heat.reshape(4, -1).argmax(1)].T
         if torch.allclose(got, hard, atol=1e-5):
-            return False, "That is the position of the largest value (a hard arg-max): it has no useful gradient."
+            return False, "That is the position of the largest value (a hard arg-max): how would a gradient flow " \
+                          "through it?"
         if not torch.allclose(got, want, atol=1e-4):
             return False, f"For {h}x{w} maps your positions differ from the expected ones."
     return True, "Your soft-argmax matches course_lib's SoftArgmax2d, and it is differentiable."
@@ -701,8 +702,8 @@ def _check_soft_argmax(fn: Any) -> tuple[bool, str]:
 DESIGN_IMAGE_SIZE, DESIGN_BOX = 32, 5
 
 
-@exercise("07.3", "Which of the chapter's models has no weight tied to one image position, and reads the position "
-                  "out at the end? Its outputs must be (x, y) in [-1, 1].")
+@exercise("07.3", "What must a design do so that a rule learnt in three quadrants also holds in the fourth? See "
+                  "'Explain: convolutions know what, the dense layer knows where'.")
 def _check_quadrant_design(make_model: Any) -> tuple[bool, str]:
     if not callable(make_model) or isinstance(make_model, torch.nn.Module):
         return False, "Expected a function make_model() that returns a new, untrained model."
@@ -740,6 +741,9 @@ def _check_root_cause(answer: Any) -> tuple[bool, str]:
                      "like the mean. Remove it (or rescale the targets to 0-1) and the symptoms go."
     if answer in ("collapse", "mean_predictor", "overfit_one_batch", "gradients", "dead_relus"):
         return False, f"'{answer}' is a symptom here: it would be there whatever made the outputs unable to move."
+    if answer == "target_scale":
+        return False, "'target_scale' is true of the data (raw 80-350 targets), but the question asks for a change " \
+                      "to the model's definition: which part of the model limits the values it can output?"
     return False, f"'{answer}' is not the cause of this report."
 
 
@@ -756,8 +760,8 @@ def _check_fix_choice(answer: Any) -> tuple[bool, str]:
     return False, f"'{FIX_CHOICES[answer.strip().upper()]}' does not touch the cause: the served images' value range."
 
 
-@exercise("08.3", "Compare the broken model's last layer with the targets: standardised targets are negative half the "
-                  "time. Then run cl.doctor.examine on your model before training it.")
+@exercise("08.3", "Can the broken model output every value a standardised target takes? Chapter 2's 'Other roads "
+                  "to the same symptom' met it. cl.doctor.examine before training tells you if your fix holds.")
 def _check_fixed_model(make_model: Any) -> tuple[bool, str]:
     if not callable(make_model) or isinstance(make_model, torch.nn.Module):
         return False, "Expected a function make_model() that returns a new, untrained model."
@@ -790,8 +794,8 @@ def _reference_noise_floor(first: torch.Tensor, second: torch.Tensor, y: torch.T
     return float((first.double() - second.double()).var() / 2 / y.double().var())
 
 
-@exercise("09.1", "Each reading is the truth plus its own error: what is the variance of the difference of two "
-                  "readings? Divide the error variance by Var(y).")
+@exercise("09.1", "Write each reading as the truth plus its own independent error: what is left in their "
+                  "difference? See 'How low can the error go? Label some images twice'.")
 def _check_noise_floor(fn: Any) -> tuple[bool, str]:
     if not callable(fn):
         return False, f"Expected a function noise_floor(first, second, y), got {type(fn).__name__}."

@@ -325,3 +325,195 @@ def test_a_harder_end_that_is_not_rare_is_a_note_not_a_warning():
     report = cl.doctor.examine(Memoriser(x, wrong_at_top), (x, y), (x, y))
     assert "rare_ends" not in report.flagged
     assert any(f.check == "rare_ends" and f.severity == "note" for f in report.findings)
+
+
+# ---------------------------------------------------------------------------------------------
+# Each check function on its own: a planted case where it fires, a healthy control where it does not.
+# ---------------------------------------------------------------------------------------------
+
+doctor = cl.doctor
+
+
+def _column(n: int = N, seed: int = 0) -> torch.Tensor:
+    return torch.randn(n, 1, generator=torch.Generator().manual_seed(seed))
+
+
+def _raw_targets(y: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
+    """``y`` mapped linearly so that ``ref`` spans 80-350, like the dish concentrations."""
+    return 80 + 270 * (y - ref.min()) / (ref.max() - ref.min())
+
+
+def test_every_check_links_its_own_section_and_the_plateau_links_chapter_9():
+    checks = {"shapes", "input_scale", "target_scale", "collapse", "mean_predictor", "output_activation",
+              "dead_relus", "gradients", "overfitting", "plateau", "calibration", "slope", "rare_ends",
+              "value_range", "input_shift", "overfit_one_batch"}
+    assert checks <= set(doctor.SECTIONS)
+    assert doctor.SECTIONS["plateau"] == "notebooks/09_plateaus.html#is-it-overfitting"
+    assert doctor.Finding("plateau", "note", "t", "e", "a").url.endswith("09_plateaus.html#is-it-overfitting")
+
+
+def test_check_shapes():
+    assert "broadcast" in doctor.check_shapes(torch.zeros(5, 1), torch.zeros(5)).title
+    assert doctor.check_shapes(torch.zeros(5, 2), torch.zeros(5, 3)).check == "shapes"
+    assert doctor.check_shapes(torch.zeros(5, 1), torch.zeros(5, 1)) is None
+
+
+def test_check_finite():
+    assert doctor.check_finite(torch.zeros(3, 1), torch.tensor([[float("nan")]])).check == "collapse"
+    assert doctor.check_finite(torch.zeros(3, 1), torch.ones(3, 1)) is None
+
+
+def test_check_input_scale():
+    numbers: dict[str, float] = {}
+    assert doctor.check_input_scale(255 * torch.rand(64, 3, 8, 8), numbers).check == "input_scale"
+    assert numbers["input_max"] > 20
+    assert doctor.check_input_scale(torch.rand(64, 3, 8, 8)) is None
+
+
+def test_check_target_scale_from_the_targets_and_the_output_not_a_spread_ratio():
+    y = _column()
+    raw = _raw_targets(y, y)
+    last = torch.randn(N, 1)
+    # planted: raw targets the model does not reach: a dead output ReLU (all 0), a saturated sigmoid
+    # (stuck at 1), each after a last layer with plenty of spread (the old ratio test called it "rescaled")
+    assert doctor.check_target_scale(raw, torch.zeros(N, 1), last).check == "target_scale"
+    assert doctor.check_target_scale(raw, torch.ones(N, 1) - 1e-9 * torch.rand(N, 1), 50 + last) is not None
+    # planted: the last layer itself produces the raw targets (nothing rescales after it)
+    assert doctor.check_target_scale(raw, raw, raw) is not None
+    assert doctor.check_target_scale(raw, raw + 0.1 * _column(seed=1), raw + 0.1 * _column(seed=1)) is not None
+    # control: standardised targets; raw targets reached by a rescaling after a unit-scale last layer
+    assert doctor.check_target_scale(y, y, y) is None
+    assert doctor.check_target_scale(raw, raw, (raw - raw.mean()) / raw.std()) is None
+
+
+def test_a_dead_output_relu_on_raw_targets_gets_the_target_scale_finding():
+    """Chapter 8's own case: raw 80-350 targets and a ReLU after the last layer that never fires."""
+    (x, y), (xv, yv) = _data(0), _data(1)
+    model = nn.Sequential(_linear(), nn.ReLU())
+    with torch.no_grad():
+        model[0][1].bias.fill_(-10.0)  # every output below 0: the ReLU passes only zeros
+    report = doctor.examine(model, (x, _raw_targets(y, y)), (xv, _raw_targets(yv, y)))
+    assert "target_scale" in report.flagged, str(report)
+    squashed = nn.Sequential(_linear(), nn.Sigmoid())
+    with torch.no_grad():
+        squashed[0][1].bias.fill_(20.0)  # saturated: every output near 1
+    report = doctor.examine(squashed, (x, _raw_targets(y, y)), (xv, _raw_targets(yv, y)))
+    assert {"target_scale", "output_activation"} <= report.flagged, str(report)
+    # control: the same raw targets, handled by a model that rescales its outputs (ScaledModel)
+    scaled = cl.models.ScaledModel(_linear(), cl.Standardizer().fit(x), cl.Standardizer().fit(_raw_targets(y, y)))
+    assert "target_scale" not in doctor.examine(scaled, (x, _raw_targets(y, y)), (xv, _raw_targets(yv, y))).flagged
+
+
+def test_check_collapse_and_mean_predictor():
+    y = _column()
+    numbers: dict[str, float] = {}
+    assert doctor.check_collapse(torch.full_like(y, 0.3), y, numbers=numbers).check == "collapse"
+    assert numbers["spread_ratio"] < 1e-6
+    assert doctor.check_mean_predictor(y.mean() + 0.5 * _column(seed=1), y).check == "mean_predictor"
+    assert doctor.check_collapse(y, y) is None and doctor.check_mean_predictor(y, y) is None
+
+
+def test_check_output_activation():
+    y = _column()
+    assert doctor.check_output_activation(nn.Sigmoid(), 100 + y).check == "output_activation"
+    assert doctor.check_output_activation(nn.ReLU(), y).check == "output_activation"
+    assert doctor.check_output_activation(nn.Sigmoid(), torch.rand(N, 1)) is None
+    assert doctor.check_output_activation(nn.Linear(1, 1), 100 + y) is None
+
+
+def test_check_dead_relus():
+    model = nn.Sequential(nn.Flatten(), nn.Linear(SIZE * SIZE, 16), nn.ReLU(), nn.Linear(16, 1))
+    x, _ = _data(0)
+    assert doctor.check_dead_relus(model, x) is None
+    with torch.no_grad():
+        model[1].bias.fill_(-100.0)
+    assert doctor.check_dead_relus(model, x).check == "dead_relus"
+
+
+def test_check_gradients():
+    assert "Exploding" in doctor.check_gradients({"a": 200.0, "b": 1.0}).title
+    assert "every layer" in doctor.check_gradients({"a": 1e-8, "b": 1e-9}).title
+    assert "some layers" in doctor.check_gradients({"a": 1.0, "b": 1e-5}).title
+    assert doctor.check_gradients({"a": 1e-2, "b": 1e-3}) is None and doctor.check_gradients({}) is None
+    x, y = _data(0)
+    rel = doctor.relative_gradients(_linear(), x, y + 0.1, cl.losses.get_loss("mse"), torch.device("cpu"))
+    assert set(rel) == {"1.weight"} and doctor.check_gradients(rel) is None
+
+
+def test_check_overfitting_and_plateau():
+    y_tr, y_va = _column(seed=0), _column(seed=1)
+    memorised, guessed = y_tr.clone(), y_va + 1.0 * _column(seed=2)  # perfect on training, poor on validation
+    assert doctor.check_overfitting(memorised, y_tr, guessed, y_va).check == "overfitting"
+    assert doctor.check_plateau(memorised, y_tr, guessed, y_va) is None
+    # the same error on both sets, R² 0.5: a plateau (a note), not overfitting
+    p_tr, p_va = y_tr + 0.7 * _column(seed=3), y_va + 0.7 * _column(seed=4)
+    assert doctor.check_overfitting(p_tr, y_tr, p_va, y_va) is None
+    plateau = doctor.check_plateau(p_tr, y_tr, p_va, y_va)
+    assert plateau.severity == "note" and "09_plateaus" in plateau.url
+    assert doctor.check_plateau(y_tr, y_tr, y_va, y_va) is None  # healthy: R² 1
+
+
+def test_check_calibration_and_slope():
+    y = _column()
+    assert doctor.check_calibration(1.6 * y, y).check == "calibration"
+    assert doctor.check_slope(1.6 * y, y) is None
+    noisy = y + 0.7 * _column(seed=1)  # labels noisier than the predictions: shrunk slope, calibrated
+    assert doctor.check_calibration(y, noisy) is None
+    assert doctor.check_slope(y, noisy).severity == "note"
+    assert doctor.check_calibration(y, y) is None and doctor.check_slope(y, y) is None
+    assert doctor.check_calibration(torch.zeros_like(y), y) is None  # collapsed: left to the collapse check
+
+
+def test_check_rare_ends():
+    y = torch.exp(1.5 * _column())  # a long, sparse high tail
+    top = y[:, 0] >= torch.quantile(y[:, 0], 0.9)
+    wrong = y.clone()
+    wrong[top] -= y.std()
+    assert doctor.check_rare_ends(wrong, y, y).severity == "warning"
+    assert doctor.check_rare_ends(y + 0.01 * _column(seed=1), y, y) is None
+
+
+def test_check_value_range_and_input_shift():
+    (x, _), (xv, _) = _data(0), _data(1)
+    assert doctor.check_value_range(x, xv * 255 / 127).check == "value_range"
+    assert doctor.check_value_range(x, xv) is None
+    assert doctor.check_input_shift(x, xv * 1.2).check == "input_shift"
+    assert doctor.check_input_shift(x, xv) is None
+
+
+def test_check_overfit_one_batch():
+    x, y = _data(0)
+    frozen = nn.Sequential(nn.Flatten(), nn.Linear(SIZE * SIZE, 1))
+    for p in frozen.parameters():
+        p.requires_grad_(False)
+    frozen.append(nn.Linear(1, 1))
+    args = (x[:32], y[:32], cl.losses.get_loss("mse"), torch.device("cpu"), 0.3)
+    assert doctor.check_overfit_one_batch(frozen, *args).check == "overfit_one_batch"
+    assert doctor.check_overfit_one_batch(_linear(), *args) is None
+
+
+def test_inputs_at_another_range_are_not_also_called_overfitting():
+    """One cause, one finding: the ÷127 validation inputs explain the validation error; the report says so."""
+    (x, y), (xv, yv) = _data(0), _data(1)
+    report = doctor.examine(_linear(), (x, y), (xv * 255 / 127, yv))
+    assert "value_range" in report.flagged and "overfitting" not in report.flagged, str(report)
+    [gap] = [f for f in report.findings if f.check == "overfitting"]
+    assert gap.severity == "note" and gap.explained_by == "value_range" and "value_range" in gap.title
+    [cause] = [f for f in report.findings if f.check == "value_range"]
+    assert "overfitting" in cause.evidence and cause.explained_by is None
+    assert report.numbers["train_r2"] > 0.9  # training went well: the validation failure is the range's
+    # control: overfitting without a range change is still reported as overfitting
+    memorised = doctor.examine(Memoriser(x, y), (x, y), (xv, yv))
+    assert "overfitting" in memorised.flagged
+    assert all(f.explained_by is None for f in memorised.findings)
+
+
+def test_explain_leaves_a_training_failure_alone():
+    """A collapse seen on training data too is a cause of its own, even beside a value-range finding."""
+    cause = doctor.Finding("value_range", "problem", "Validation inputs have a different value range", "e", "a")
+    collapse = doctor.Finding("collapse", "problem", "Predictions have collapsed", "e", "a")
+    overfit = doctor.Finding("overfitting", "warning", "Overfitting", "e", "a")
+    kept = doctor.explain([cause, collapse, overfit], {"train_r2": -0.5})
+    assert [f.severity for f in kept] == ["problem", "problem", "note"]
+    assert kept[2].explained_by == "value_range" and kept[1].explained_by is None
+    assert doctor.explain([collapse, overfit]) == [collapse, overfit]
