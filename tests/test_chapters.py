@@ -92,6 +92,17 @@ def test_chapter_runs_and_its_claims_hold(path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_every_reference_solution_passes_its_check(path):
+    """The teacher's version: each exercise check, run on the folded solution, says right."""
+    _, executed, _ = executed_chapter(path)
+    checks = [c for c in executed.cells if c.cell_type == "code" and "cl.check(" in c.source]
+    assert checks, f"{path.name} has no exercise check"
+    wrong = [_text(c) for c in checks if "✓" not in _text(c)]
+    assert not wrong, wrong
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_student_version_runs_with_every_exercise_open(path):
     summary, _, student = executed_chapter(path)
     assert summary["error"] is None, f"{path.name} failed:\n{summary['error']}"
