@@ -11,7 +11,7 @@ import venv
 
 import pytest
 import tomllib
-from notebook_utils import NOTEBOOKS, ROOT, nbval_workspace, pinned_commit
+from notebook_utils import NOTEBOOKS, ROOT, cells, nbval_workspace, pinned_commit
 
 LIBRARY_TESTS = ["test_augment.py", "test_calibration_and_shift.py", "test_chapter4_pieces.py", "test_config.py",
                  "test_data.py", "test_diagnose.py", "test_exercises.py", "test_heads.py", "test_metrics.py", "test_models.py",
@@ -60,8 +60,9 @@ def test_lower_bounds_are_the_colab_like_versions_tested_below():
 
 @pytest.mark.lowerbounds
 def test_library_and_a_chapter_on_the_lower_bounds(tmp_path):
-    """numpy 1.26, matplotlib 3.8, ipywidgets 7.7 installed first (as Colab ships them); installing
-    the library must replace none of them; then the library's unit tests and chapter 1 pass."""
+    """numpy 1.26, matplotlib 3.8, ipywidgets 7.7 installed first (as Colab ships them); every
+    chapter's setup cell installs the library from the commit it names and the chapter's imports run,
+    replacing none of them; then the library's unit tests and chapter 1 (the README's nbval command) pass."""
     env_dir = tmp_path / "lower"
     venv.EnvBuilder(with_pip=True).create(env_dir)
     py = str(env_dir / "bin" / "python")
@@ -84,15 +85,23 @@ def test_library_and_a_chapter_on_the_lower_bounds(tmp_path):
     constraints.write_text("".join(f"{n}=={v}\n" for n, v in lock.items() if n not in exempt))
     pip("install", "--quiet", "-c", str(constraints), *colab, *tools)
     before = {p["name"].lower(): p["version"] for p in json.loads(pip("list", "--format=json"))}
-    # the library as the setup cell installs it on Colab: from this repository at the commit it names
-    pip("install", "--quiet", f"git+file://{ROOT}@{pinned_commit(NOTEBOOKS[0])}")
+    # The library as on Colab: every chapter's setup cell (the first installs it, from this repository at
+    # the commit the cell names, not from the working tree), then the chapter's imports.
+    env = {"PATH": f"{env_dir / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path), "MPLBACKEND": "Agg",
+           "COURSE_PROGRESS": "0", "COURSE_SIZE": "fast", "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+           "COURSE_LIB_SOURCE": f"git+file://{ROOT}@{pinned_commit(NOTEBOOKS[0])}"}
+    for path in NOTEBOOKS:
+        code = [c["source"] for c in cells(path) if c["cell_type"] == "code"]
+        imports = [line for src in code[1:] for line in src.splitlines() if line.startswith(("import ", "from "))]
+        script = tmp_path / f"setup_{path.stem}.py"
+        script.write_text(code[0] + "\n" + "\n".join(imports) + "\nprint('imported', cl.__file__)\n")
+        ran = subprocess.run([py, str(script)], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=900)
+        assert ran.returncode == 0 and str(env_dir) in ran.stdout, path.name + ran.stdout + ran.stderr
     after = {p["name"].lower(): p["version"] for p in json.loads(pip("list", "--format=json"))}
     changed = {k: (v, after.get(k)) for k, v in before.items() if after.get(k) != v}
     assert not changed, f"installing course_lib replaced {changed}"
     assert after["numpy"] == "1.26.4" and after["ipywidgets"] == "7.7.1"
 
-    env = {"PATH": f"{env_dir / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path), "MPLBACKEND": "Agg",
-           "COURSE_PROGRESS": "0", "COURSE_SIZE": "fast"}
     shutil.copytree(ROOT / "tests", tmp_path / "tests", ignore=shutil.ignore_patterns("__pycache__"))
     unit = subprocess.run([py, "-m", "pytest", "-q", "-p", "no:cacheprovider", *LIBRARY_TESTS], capture_output=True,
                           text=True, cwd=tmp_path / "tests", env=env, timeout=1200)
