@@ -103,3 +103,15 @@ def test_every_full_size_ran_to_the_end_with_its_claims_within_30_minutes():
         for seed in map(str, ch["seeds"]):
             minutes = ch.get("reference_seconds", {}).get(seed, ch["seconds"][seed]) / 60
             assert minutes <= 30, f"{nb.stem}: full size took {minutes:.0f} min (seed {seed})"
+
+
+def test_merge_records_every_seeds_value_and_the_spread():
+    results = {}
+    for seed, value in [(1, 0.2), (2, 0.4), (3, 0.6)]:
+        sweep.merge(results, "01_x", seed, {"seconds": 1.0, "errors": [], "claims": [_claim("a", value, 1 - value)]})
+    a = results["01_x"]["claims"]["a"]
+    assert a["values"] == {"1": 0.2, "2": 0.4, "3": 0.6}
+    assert a["std"] == pytest.approx(0.2)
+    assert sweep.margin_in_sd(a) == pytest.approx(0.4 / 0.2)  # worst margin 0.4 (value 0.6 against < 1)
+    assert "2.0 sd" in sweep.summary(results)
+    assert sweep.margin_in_sd({"worst_margin": 0.3}) is None  # one seed: no spread yet

@@ -154,12 +154,26 @@ def merge(results: dict, chapter: str, seed: int, run: dict) -> None:
                                           "worst_margin": None, "worst_relative_margin": None,
                                           "worst_value": None, "worst_seed": None})
         c["seeds"] += 1
+        c.setdefault("values", {})[str(seed)] = rec["value"]  # every seed's value: the claim's spread
+        values = [v for v in c["values"].values() if v == v]
+        if len(values) >= 2:
+            mean = sum(values) / len(values)
+            c["std"] = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
         if not rec["held"] and seed not in c["failed_seeds"]:
             c["failed_seeds"] = sorted(c["failed_seeds"] + [seed])
         m = rec["margin"]
         if c["worst_margin"] is None or (m == m and m < c["worst_margin"]) or m != m:
             c.update(worst_margin=m, worst_relative_margin=rec["relative_margin"], worst_value=rec["value"],
                      worst_seed=seed, bound=rec["bound"], op=rec["op"])
+
+
+def margin_in_sd(claim: dict) -> float | None:
+    """The claim's worst margin in units of its seed-to-seed standard deviation (None where fewer
+    than two seeds' values are recorded, or they do not vary)."""
+    std = claim.get("std")
+    if not std or claim.get("worst_margin") is None:
+        return None
+    return claim["worst_margin"] / std
 
 
 def summary(results: dict) -> str:
@@ -173,9 +187,11 @@ def summary(results: dict) -> str:
                      f"{sum(secs) / len(secs):.0f} s per run, {len(ch['errors'])} runs with errors")
         for name, c in ch["claims"].items():
             status = "FAILED on " + ",".join(map(str, c["failed_seeds"])) if c["failed_seeds"] else "held"
+            sds = margin_in_sd(c)
+            spread = f", {sds:.1f} sd" if sds is not None else ""
             lines.append(f"  {name:<44} {c['op']:>2} {c['bound']:<9.4g} worst {c['worst_value']:<10.4g} "
-                         f"margin {c['worst_relative_margin']:+.3f} (seed {c['worst_seed']}, {c['seeds']} runs) "
-                         f"{status}")
+                         f"margin {c['worst_relative_margin']:+.3f}{spread} (seed {c['worst_seed']}, "
+                         f"{c['seeds']} runs) {status}")
         for seed, errs in sorted(ch["errors"].items(), key=lambda kv: int(kv[0])):
             for e in errs:
                 lines.append(f"  seed {seed}: {e[:160]}")
