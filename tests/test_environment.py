@@ -102,7 +102,8 @@ def test_library_and_a_chapter_on_the_lower_bounds(tmp_path):
     assert not changed, f"installing course_lib replaced {changed}"
     assert after["numpy"] == "1.26.4" and after["ipywidgets"] == "7.7.1"
 
-    shutil.copytree(ROOT / "tests", tmp_path / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+    for folder in ("tests", "notebooks", "tools"):  # test_plots reads the chapters and tools/wrap_code.py
+        shutil.copytree(ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__"))
     unit = subprocess.run([py, "-m", "pytest", "-q", "-p", "no:cacheprovider", *LIBRARY_TESTS], capture_output=True,
                           text=True, cwd=tmp_path / "tests", env=env, timeout=1200)
     assert unit.returncode == 0, unit.stdout[-5000:]
