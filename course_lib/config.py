@@ -133,17 +133,18 @@ def setup(device: str | None = None, size: str | None = None, seed: int | None =
     settings = Settings(device=dev, size=get_size(size, dev), seed=set_seed(seed))
     if verbose:
         print(f"course_lib: {settings}")
-        print(f"  {switch_hint(settings)}")
+        for line in switch_hint(settings).splitlines():
+            print(f"  {line}")
     return settings
 
 
 def switch_hint(settings: Settings) -> str:
-    """One line on how to run the other size (and, on a Colab CPU runtime, how to get its GPU)."""
+    """How to run the other size (and, on a Colab CPU runtime, how to get its GPU), in lines that
+    fit the book's page (at most 74 characters, printed indented by two)."""
     if not isinstance(settings, Settings):
         raise TypeError(f"settings must be the Settings that setup() returns, got {type(settings).__name__}")
-    other, what = (("full", "the question's scale, slower") if settings.size == "fast"
-                   else ("fast", "about a minute a chapter on a laptop CPU"))
-    hint = f'to switch: os.environ["COURSE_SIZE"] = "{other}" ({what}), then run this cell again'
+    other, what = ("full", "slower") if settings.size == "fast" else ("fast", "quicker")
+    hint = f'to switch: os.environ["COURSE_SIZE"] = "{other}" ({what}), rerun this cell'
     if settings.device.type == "cpu" and "google.colab" in sys.modules:
-        hint += "; for a GPU: Runtime > Change runtime type > GPU"
+        hint += "\nfor a GPU: Runtime > Change runtime type > GPU, then rerun"
     return hint
