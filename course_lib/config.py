@@ -139,12 +139,12 @@ def setup(device: str | None = None, size: str | None = None, seed: int | None =
 
 
 def switch_hint(settings: Settings) -> str:
-    """How to run the other size (and, on a Colab CPU runtime, how to get its GPU), in lines that
-    fit the book's page (at most 74 characters, printed indented by two)."""
+    """How to run the other size (and, on a Colab CPU runtime, how to get its GPU), in lines short
+    enough for the book's page on a narrow window too (at most 64 characters, printed indented by two)."""
     if not isinstance(settings, Settings):
         raise TypeError(f"settings must be the Settings that setup() returns, got {type(settings).__name__}")
     other, what = ("full", "slower") if settings.size == "fast" else ("fast", "quicker")
-    hint = f'to switch: os.environ["COURSE_SIZE"] = "{other}" ({what}), rerun this cell'
+    hint = f'to switch: os.environ["COURSE_SIZE"] = "{other}" ({what}), rerun'
     if settings.device.type == "cpu" and "google.colab" in sys.modules:
         hint += "\nfor a GPU: Runtime > Change runtime type > GPU, then rerun"
     return hint
