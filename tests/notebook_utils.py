@@ -69,3 +69,14 @@ def pinned_commit(path: Path) -> str:
 
     setup = cells(path)[2]["source"]
     return re.search(r'\.git@([0-9a-f]{40})"', setup).group(1)
+
+
+def setup_script(path: Path, folder: Path) -> Path:
+    """Write a script of a chapter's setup cell and every import line of its code cells, ending by
+    printing ``imported <version> <file>`` of course_lib (as a Colab reader's first cells would
+    install and import it); return its path in ``folder``."""
+    code = [c["source"] for c in cells(path) if c["cell_type"] == "code"]
+    imports = [line for src in code[1:] for line in src.splitlines() if line.startswith(("import ", "from "))]
+    script = folder / f"setup_{path.stem}.py"
+    script.write_text(code[0] + "\n" + "\n".join(imports) + "\nprint('imported', cl.__version__, cl.__file__)\n")
+    return script

@@ -17,7 +17,7 @@ import venv
 from pathlib import Path
 
 import pytest
-from notebook_utils import NOTEBOOKS, ROOT, cells, nbval_workspace, pinned_commit
+from notebook_utils import NOTEBOOKS, ROOT, nbval_workspace, pinned_commit, setup_script
 
 sys.path.insert(0, str(ROOT / "tools"))
 import sync_notebooks  # noqa: E402
@@ -90,11 +90,7 @@ def test_colab_path_installs_the_pinned_commit_and_runs_the_chapters(tmp_path):
            "COURSE_LIB_SOURCE": f"git+file://{ROOT}@{commit}", "COURSE_PROGRESS": "0", "COURSE_SIZE": "fast",
            "PIP_NO_BUILD_ISOLATION": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     for i, path in enumerate(NOTEBOOKS):
-        code = [c["source"] for c in cells(path) if c["cell_type"] == "code"]
-        imports = [line for src in code[1:] for line in src.splitlines() if line.startswith(("import ", "from "))]
-        script = tmp_path / f"setup_{path.stem}.py"
-        script.write_text(code[0] + "\n" + "\n".join(imports) + "\nprint('imported', cl.__version__, cl.__file__)\n")
-        result = subprocess.run([str(python), str(script)], capture_output=True, text=True, cwd=tmp_path,
+        result = subprocess.run([str(python), str(setup_script(path, tmp_path))], capture_output=True, text=True, cwd=tmp_path,
                                 env=env, timeout=900)
         assert result.returncode == 0, path.name + result.stdout + result.stderr
         assert "course_lib: device=" in result.stdout and 'os.environ["COURSE_SIZE"]' in result.stdout

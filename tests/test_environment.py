@@ -11,7 +11,7 @@ import venv
 
 import pytest
 import tomllib
-from notebook_utils import NOTEBOOKS, ROOT, cells, nbval_workspace, pinned_commit
+from notebook_utils import NOTEBOOKS, ROOT, nbval_workspace, pinned_commit, setup_script
 
 LIBRARY_TESTS = ["test_augment.py", "test_calibration_and_shift.py", "test_chapter4_pieces.py", "test_config.py",
                  "test_data.py", "test_diagnose.py", "test_exercises.py", "test_heads.py", "test_metrics.py", "test_models.py",
@@ -91,11 +91,7 @@ def test_library_and_a_chapter_on_the_lower_bounds(tmp_path):
            "COURSE_PROGRESS": "0", "COURSE_SIZE": "fast", "PIP_DISABLE_PIP_VERSION_CHECK": "1",
            "COURSE_LIB_SOURCE": f"git+file://{ROOT}@{pinned_commit(NOTEBOOKS[0])}"}
     for path in NOTEBOOKS:
-        code = [c["source"] for c in cells(path) if c["cell_type"] == "code"]
-        imports = [line for src in code[1:] for line in src.splitlines() if line.startswith(("import ", "from "))]
-        script = tmp_path / f"setup_{path.stem}.py"
-        script.write_text(code[0] + "\n" + "\n".join(imports) + "\nprint('imported', cl.__file__)\n")
-        ran = subprocess.run([py, str(script)], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=900)
+        ran = subprocess.run([py, str(setup_script(path, tmp_path))], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=900)
         assert ran.returncode == 0 and str(env_dir) in ran.stdout, path.name + ran.stdout + ran.stderr
     after = {p["name"].lower(): p["version"] for p in json.loads(pip("list", "--format=json"))}
     changed = {k: (v, after.get(k)) for k, v in before.items() if after.get(k) != v}
