@@ -154,7 +154,7 @@ def _collapsed(seed):
 
 
 def _overfitting(seed):
-    (xt, yt), (xv, yv) = _dishes(seed, n_train=150, colour_cue=False)
+    (xt, yt), (xv, yv) = _dishes(seed, n_train=150, cue="shape")
     scale = cl.Standardizer().fit(yt)
     train, val = (xt / 255, scale.transform(yt)), (xv / 255, scale.transform(yv))
     torch.manual_seed(seed)

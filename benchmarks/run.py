@@ -165,12 +165,12 @@ def chapter_times(size: str, timeout: float | None = None, names: list[str] | No
     on a CPU some chapters would take hours.
     """
     runner = (
-        "import resource, sys, time, nbformat\n"
-        "from nbclient import NotebookClient\n"
+        "import resource, sys, nbformat\n"
+        "sys.path.insert(0, 'tools')\n"
+        "from kernel_client import execute_notebook\n"
         "nb = nbformat.read(sys.argv[1], as_version=4)\n"
-        "t = time.perf_counter()\n"
-        "NotebookClient(nb, timeout=None, kernel_name='python3', resources={'metadata': {'path': 'notebooks'}}).execute()\n"
-        "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+        "seconds, _ = execute_notebook(nb, 'notebooks', timeout=None)\n"
+        "print(seconds, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
     )
     env = dict(os.environ, COURSE_SIZE=size, COURSE_PROGRESS="0", MPLBACKEND="Agg")
     out: dict[str, dict[str, float | None]] = {}

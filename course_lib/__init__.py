@@ -5,7 +5,7 @@ Every chapter starts with ``import course_lib as cl`` and ``cfg = cl.setup()``.
 The top level holds what most chapters use; everything else is reached through its module,
 named for its concern: ``cl.data``, ``cl.models``, ``cl.train``, ``cl.losses``,
 ``cl.calibration``, ``cl.metrics``, ``cl.diagnose``, ``cl.doctor``, ``cl.plots``, ``cl.augment``, ``cl.heads``,
-``cl.widgets``, ``cl.exercises``, ``cl.claims`` and ``cl.config``.
+``cl.widgets``, ``cl.exercises``, ``cl.report``, ``cl.claims`` and ``cl.config``.
 """
 
 from . import (
@@ -22,10 +22,11 @@ from . import (
     metrics,
     models,
     plots,
+    report,
     train,
     widgets,
 )
-from .claims import claim
+from .claims import all_hold, claim
 from .config import setup
 from .data import Standardizer, make_box_dataset, make_dish_dataset, train_val_split
 from .exercises import check
@@ -34,11 +35,12 @@ from .models import SmallCNN, count_parameters, init_output_bias, predict
 from .plots import plot_learning_curves, plot_pred_vs_target, show_images
 from .train import fit, fit_scaled
 
-__version__ = "0.4.0"  # bump it with the API; Colab installs the commit pinned in pyproject.toml
+__version__ = "0.5.0"  # bump it with the API; Colab installs the commit pinned in pyproject.toml
 
 __all__ = [
     "SmallCNN",
     "Standardizer",
+    "all_hold",
     "augment",
     "baseline_mse",
     "calibration",
@@ -66,6 +68,7 @@ __all__ = [
     "plots",
     "predict",
     "r2",
+    "report",
     "setup",
     "show_images",
     "slope_report",

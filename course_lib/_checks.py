@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -103,3 +104,53 @@ def as_edges(edges: Any, name: str = "edges") -> torch.Tensor:
     if e is None or e.numel() == 0 or not bool(torch.isfinite(e).all()) or bool((e[1:] <= e[:-1]).any()):
         raise ValueError(f"{name} must be one or more increasing finite numbers, got {edges!r}")
     return e
+
+
+Rule = Callable[[Any, str], Any]
+
+
+def positive_int(minimum: int = 1) -> Rule:
+    """A rule: an int >= ``minimum`` (see :func:`check_args`)."""
+    return lambda value, name: check_positive_int(value, name, minimum)
+
+
+def number(low: float | None = None, high: float | None = None) -> Rule:
+    """A rule: a finite number in [low, high], returned as a float."""
+    return lambda value, name: check_number(value, name, low, high)
+
+
+def one_of(*choices: str) -> Rule:
+    """A rule: one of the strings ``choices``."""
+    def rule(value: Any, name: str) -> str:
+        if value not in choices:
+            raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+        return value
+    return rule
+
+
+def instance_of(kind: type, default: Callable[[], Any] | None = None) -> Rule:
+    """A rule: an instance of ``kind``; ``None`` becomes ``default()`` when one is given."""
+    def rule(value: Any, name: str) -> Any:
+        if value is None and default is not None:
+            return default()
+        if not isinstance(value, kind):
+            raise TypeError(f"{name} must be a {kind.__module__}.{kind.__qualname__}, got {type(value).__name__}")
+        return value
+    return rule
+
+
+def optional_callable(what: str) -> Rule:
+    """A rule: ``None`` or a callable (``what`` describes the expected signature)."""
+    def rule(value: Any, name: str) -> Any:
+        if value is not None and not callable(value):
+            raise TypeError(f"{name} must be {what}, got {type(value).__name__}")
+        return value
+    return rule
+
+
+def check_args(rules: dict[str, Rule], **values: Any) -> tuple[Any, ...]:
+    """Check each named value against its declared rule; return them, converted, in order.
+
+    ``epochs, lr = check_args(FIT_RULES, epochs=epochs, lr=lr)``: the error names the argument.
+    """
+    return tuple(rules[name](value, name) for name, value in values.items())

@@ -1,26 +1,37 @@
-"""The book's claims as measured comparisons, with the margin by which each held.
+"""The book's claims as measured comparisons, each with a control that must fail it.
 
-A chapter states a claim in an assertion cell::
+A chapter states a claim in one call::
 
-    assert cl.claim("collapsed spread", ratio, "<", 0.05), "a collapsed run predicts a constant"
+    cl.claim("conformal intervals cover 90% within 0.05", gap, "<", 0.05, control=raw_gap)
 
-:func:`claim` returns whether ``value op bound`` is true, so the ``assert`` fails exactly when the
-claim does. When the environment variable ``COURSE_CLAIMS_LOG`` names a file, every call also
-appends one JSON line to it (name, value, operator, bound, margin), which is how the seed sweep
-(``tools/seed_sweep.py``) measures how close each claim came to failing over many seeds.
+``value op bound`` must hold, and ``control`` (the same measurement on a case where the claim must
+not hold: the uncalibrated intervals, the plain CNN, the worst candidate) must fail the same bound;
+a claim its own control passes says nothing. :func:`claim` raises :class:`ClaimFailed` (an
+``AssertionError``) with its statement when either goes wrong, and otherwise returns a
+:class:`Callout`, the box the reader sees under the cell. Several claims in one cell are one call,
+``cl.all_hold(cl.claim(...), cl.claim(...))``. The module keeps no state between calls.
+
+When the environment variable ``COURSE_CLAIMS_LOG`` names a file, every claim also appends one JSON
+line to it (statement, value, control, operator, bound, margins), which is how the seed sweep
+(``tools/seed_sweep.py``) measures how close each claim, and each control, came to the bound.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import os
+from dataclasses import dataclass
 
 from ._checks import check_number
 
 OPERATORS = ("<", "<=", ">", ">=")
-_RECENT: list[tuple[str, float, str, float, bool]] = []  # claims checked since the last :func:`holds`
 LOG_VARIABLE = "COURSE_CLAIMS_LOG"
+
+
+class ClaimFailed(AssertionError):
+    """A claim did not hold, or its control held too (so the claim could not have failed)."""
 
 
 def margin(value: float, op: str, bound: float) -> float:
@@ -31,91 +42,123 @@ def margin(value: float, op: str, bound: float) -> float:
     """
     if op not in OPERATORS:
         raise ValueError(f"op must be one of {OPERATORS}, got {op!r}")
-    if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(value, "__float__"):
-        raise TypeError(f"value must be a number, got {type(value).__name__}")
-    value = float(value)  # NaN (never holds) and infinities (e.g. "more than any size tried") pass
+    value = _number(value, "value")
     bound = check_number(bound, "bound")
     return bound - value if op in ("<", "<=") else value - bound
 
 
-def claim(name: str, value: float | bool, op: str | None = None, bound: float | None = None) -> bool:
-    """Return whether ``value op bound`` holds, and log the margin when ``COURSE_CLAIMS_LOG`` is set.
-
-    Args:
-        name: a short name for the claim, unique within its chapter (the seed sweep's key).
-        value: the measured number (a float, or a one-element tensor); or a ``bool`` for a yes/no
-            claim, given without ``op`` and ``bound`` (logged as the value 1 or 0 against the bound 0.5).
-        op: one of ``"<"``, ``"<="``, ``">"``, ``">="``.
-        bound: the number the claim compares against.
-
-    A NaN value never holds. Returns a plain ``bool`` for an ``assert``.
-    """
-    if not isinstance(name, str) or not name.strip():
-        raise TypeError(f"name must be a non-empty string, got {name!r}")
-    if op is None and bound is None:
-        if not isinstance(value, bool):
-            raise TypeError(f"a claim without op and bound takes a bool value, got {type(value).__name__}")
-        value, op, bound = float(value), ">", 0.5
-    elif op is None or bound is None:
-        raise TypeError("give both op and bound, or neither (for a bool claim)")
-    if hasattr(value, "item"):
+def _number(value: object, name: str) -> float:
+    """``value`` as a float: a number, a bool (1 or 0) or a one-element tensor/array."""
+    if hasattr(value, "item") and not isinstance(value, (int, float)):
         value = value.item()
-    m = margin(value, op, bound)
-    held = bool(m > 0 or (m == 0 and op in ("<=", ">="))) and not math.isnan(m)
-    if _RECENT and not _RECENT[-1][4]:  # the claim before failed, so its cell stopped there: start afresh
-        _RECENT.clear()
-    _RECENT.append((name, float(value), op, float(bound), held))
-    path = os.environ.get(LOG_VARIABLE)
-    if path:
-        record = {"name": name, "value": float(value), "op": op, "bound": float(bound),
-                  "margin": m, "relative_margin": m / abs(bound) if bound else m, "held": held}
-        with open(path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(record) + "\n")
-    return held
+    if not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    return float(value)  # NaN (never holds) and infinities ("beyond any size tried") pass
+
+
+def _holds(m: float, op: str) -> bool:
+    return not math.isnan(m) and (m > 0 or (m == 0 and op in ("<=", ">=")))
+
+
+def _show(v: float) -> str:
+    """A number as the callout prints it; an infinity is "beyond anything measured"."""
+    return ("∞" if v > 0 else "−∞") if math.isinf(v) else f"{v:.4g}"
+
+
+@dataclass(frozen=True)
+class Checked:
+    """One claim that held: its statement, the measured value, the control's, and the bound."""
+
+    statement: str
+    value: float
+    op: str
+    bound: float
+    control: float
+
+    def line_html(self) -> str:
+        """The claim as one item of the callout: statement, then measured value against the bound."""
+        op = html.escape(self.op)
+        return (f"<li>{html.escape(self.statement)}<br><span class='course-claim-numbers'>"
+                f"measured {_show(self.value)}, claimed {op} {_show(self.bound)}; "
+                f"control measured {_show(self.control)}, which fails it</span></li>")
 
 
 class Callout:
-    """A claim as the reader sees it: the statement in a box, with the measured numbers.
+    """Claims that held, as the reader sees them: each statement once, in a box, with its numbers.
 
-    Its plain text (what a terminal prints, and what the book's output check compares) is only
-    ``"claim holds: <statement>"``, the same on every machine; its HTML adds each checked value
-    against its bound, which vary from seed to seed and machine to machine.
+    Its plain text (what a terminal prints, and what the book's output check compares) is one
+    ``"claim holds: <statement>"`` line per claim, the same on every machine; its HTML adds each
+    measured value and its control's against the bound, which vary from seed to seed and machine
+    to machine. The box inherits the page's text colour, so it reads in light and dark themes.
     """
 
-    def __init__(self, statement: str, checked: list[tuple[str, float, str, float, bool]]) -> None:
-        self.statement = statement
-        self.checked = checked
+    def __init__(self, checked: list[Checked]) -> None:
+        self.checked = list(checked)
 
     def __repr__(self) -> str:
-        return f"claim holds: {self.statement}"
+        return "\n".join(f"claim holds: {c.statement}" for c in self.checked)
 
     def _repr_html_(self) -> str:
-        import html
-
-        def number(v: float) -> str:  # an infinity means "beyond anything measured" (e.g. a size never reached)
-            return ("∞" if v > 0 else "−∞") if math.isinf(v) else f"{v:.4g}"
-
-        rows = "".join(
-            f"<li><code>{html.escape(name)}</code>: measured {number(value)}, claimed {html.escape(op)} "
-            f"{number(bound)}</li>" for name, value, op, bound, _ in self.checked)
-        return ("<div class='course-claim' style='border-left:4px solid #1e8449;background:#eafaf1;"
-                "padding:0.5em 1em;margin:0.5em 0'>"
-                f"<strong>✓ Claim holds.</strong> {html.escape(self.statement)}"
-                f"<ul style='margin:0.3em 0 0 0;font-size:90%'>{rows}</ul></div>")
+        title = "Claim holds" if len(self.checked) == 1 else "Claims hold"
+        rows = "".join(c.line_html() for c in self.checked)
+        return ("<div class='course-claim' role='note' style='border-left:4px solid #2e9e5b;"
+                "background:rgba(46,158,91,0.12);color:inherit;padding:0.5em 1em;margin:0.5em 0'>"
+                f"<strong>✓ {title}.</strong><ul style='margin:0.3em 0 0 0'>{rows}</ul></div>")
 
 
-def holds(statement: str) -> Callout:
-    """Show that the claims just asserted hold: ``statement`` (what they mean, in words) in a box,
-    with each measured value against its bound. Call it as a claim cell's last line, after the
-    ``assert cl.claim(...)`` lines; it refuses to speak for a claim that did not hold.
+def _log(record: dict) -> None:
+    path = os.environ.get(LOG_VARIABLE)
+    if path:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+
+
+def claim(statement: str, value: float | bool, op: str | None = None, bound: float | None = None, *,
+          control: float | bool) -> Callout:
+    """Check that ``value op bound`` holds and that ``control`` fails it; return the callout.
+
+    Args:
+        statement: what the claim says, in words (shown to the reader, raised on failure, and the
+            seed sweep's key: unique within its chapter).
+        value: the measured number (a float, or a one-element tensor); or a ``bool`` for a yes/no
+            claim, given without ``op`` and ``bound`` (compared as 1 or 0 against 0.5).
+        op: one of ``"<"``, ``"<="``, ``">"``, ``">="``.
+        bound: the number the claim compares against.
+        control: the same measurement on a case where the claim must not hold (a bool for a yes/no
+            claim). The claim only counts if its control fails the bound.
+
+    Raises:
+        ClaimFailed: the value does not hold (a NaN never holds), or the control holds as well.
     """
     if not isinstance(statement, str) or not statement.strip():
         raise TypeError(f"statement must be a non-empty string, got {statement!r}")
-    checked = list(_RECENT)
-    _RECENT.clear()
-    if not checked:
-        raise ValueError("no claim was checked since the last holds(): assert cl.claim(...) first")
-    failed = [c[0] for c in checked if not c[4]]
-    if failed:
-        raise ValueError(f"claims did not hold: {failed}")
-    return Callout(statement, checked)
+    if op is None and bound is None:
+        if not isinstance(value, bool) or not isinstance(control, bool):
+            raise TypeError("a claim without op and bound takes bool value and control, got "
+                            f"{type(value).__name__} and {type(control).__name__}")
+        op, bound = ">", 0.5
+    elif op is None or bound is None:
+        raise TypeError("give both op and bound, or neither (for a yes/no claim)")
+    m = margin(value, op, bound)
+    cm = margin(_number(control, "control"), op, bound)
+    value, control, bound = _number(value, "value"), _number(control, "control"), float(bound)
+    held, control_held = _holds(m, op), _holds(cm, op)
+    _log({"name": statement, "value": value, "op": op, "bound": bound, "margin": m,
+          "relative_margin": m / abs(bound) if bound else m, "held": held,
+          "control": control, "control_margin": cm, "control_held": control_held})
+    if not held:
+        raise ClaimFailed(f"claim failed: {statement} (measured {_show(value)}, claimed {op} {_show(bound)})")
+    if control_held:
+        raise ClaimFailed(f"claim says nothing: its control holds too: {statement} (control measured "
+                          f"{_show(control)}, claimed {op} {_show(bound)})")
+    return Callout([Checked(statement, value, op, bound, control)])
+
+
+def all_hold(*callouts: Callout) -> Callout:
+    """Show several claims of one cell in one box: ``cl.all_hold(cl.claim(...), cl.claim(...))``."""
+    if not callouts:
+        raise ValueError("all_hold needs at least one claim: cl.all_hold(cl.claim(...), ...)")
+    for c in callouts:
+        if not isinstance(c, Callout):
+            raise TypeError(f"all_hold takes what cl.claim returns, got {type(c).__name__}")
+    return Callout([checked for c in callouts for checked in c.checked])

@@ -17,7 +17,17 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._checks import as_edges, check_finite, check_images, check_number, check_positive_int
+from ._checks import (
+    as_edges,
+    check_args,
+    check_finite,
+    check_images,
+    check_number,
+    check_positive_int,
+    number,
+    one_of,
+    positive_int,
+)
 
 DATASETS = ("boxes", "dishes", "gauges")
 CONCENTRATION_RANGE = (80.0, 350.0)
@@ -83,7 +93,7 @@ GRAY_WEIGHTS = (0.299, 0.587, 0.114)  # ITU-R BT.601 luma: what a grayscale conv
 # same luma, so in grayscale the liquid looks the same at every concentration (cue='hue').
 _HUE_LOW = (0.80, 0.36, 0.40)
 _HUE_HIGH = (0.20, 0.6268, 0.60)
-DISH_CUES = ("colour", "darkness", "hue")
+DISH_CUES = ("colour", "shape", "darkness", "hue")
 
 _RIM_RGB = (0.95, 0.95, 0.95)
 _TAB_RGB = (0.15, 0.35, 0.75)
@@ -176,7 +186,7 @@ class _DishCanvas:
 
 
 def make_dish_dataset(n: int, image_size: int = 32, seed: int = 0, label_noise: float = 0.0,
-                      pixel_noise: float = 6.0, colour_cue: bool = True, skew: float = 1.0,
+                      pixel_noise: float = 6.0, skew: float = 1.0,
                       lighting: tuple[float, float] = (0.65, 1.15), cue: str = "colour"
                       ) -> tuple[torch.Tensor, torch.Tensor]:
     """A round dish photographed at a random rotation and flip; target a concentration in 80..350.
@@ -190,7 +200,7 @@ def make_dish_dataset(n: int, image_size: int = 32, seed: int = 0, label_noise: 
     compares regions.
 
     ``label_noise`` (in concentration units) adds noise to the target that no image shows, which
-    caps the R² any model can reach (chapter 3). ``colour_cue=False`` gives the liquid a random
+    caps the R² any model can reach (chapter 3). ``cue='shape'`` gives the liquid a random
     colour, so the concentration must be read from the shape of the precipitate alone, a harder,
     orientation-dependent task (chapter 4). ``skew > 1`` makes high concentrations rare (the
     concentration fraction is a uniform number raised to the power ``skew``), an imbalanced
@@ -202,23 +212,34 @@ def make_dish_dataset(n: int, image_size: int = 32, seed: int = 0, label_noise: 
     (:data:`GRAY_WEIGHTS`) and gives the precipitate no information: the hue is the only cue, and a
     grayscale copy of the picture (:func:`to_grayscale`) has none (chapter 9). Returns ``x`` (n, 3, S, S) in [0, 255] and ``y`` (n, 1).
     """
-    n = check_positive_int(n, "n")
-    size = check_positive_int(image_size, "image_size", minimum=8)
-    label_noise = check_number(label_noise, "label_noise", low=0.0)
-    pixel_noise = check_number(pixel_noise, "pixel_noise", low=0.0)
-    skew = check_number(skew, "skew", low=0.1, high=10.0)
-    if cue not in DISH_CUES:
-        raise ValueError(f"cue must be one of {DISH_CUES}, got {cue!r}")
+    n, size, label_noise, pixel_noise, skew, cue = check_args(
+        DISH_RULES, n=n, image_size=image_size, label_noise=label_noise, pixel_noise=pixel_noise,
+        skew=skew, cue=cue)
     if not isinstance(lighting, (tuple, list)) or len(lighting) != 2:
         raise TypeError(f"lighting must be a pair (low, high), got {lighting!r}")
     light_lo = check_number(lighting[0], "lighting[0]", low=0.0)
     light_hi = check_number(lighting[1], "lighting[1]", low=light_lo)
     g = _generator(seed)
+    t = torch.rand(n, generator=g) ** skew
+    params = _dish_nuisances(n, g, light_lo, light_hi)
+    liquid_rgb, shape_t = _dish_liquid(cue, t, g)
+    x = _draw_dishes(size, shape_t, (liquid_rgb, *params), pixel_noise, g)
+    lo, hi = CONCENTRATION_RANGE
+    y = lo + (hi - lo) * t
+    if label_noise > 0:
+        y = y + label_noise * torch.randn(n, generator=g)
+    return x, y.float()[:, None]
 
+
+DISH_RULES = {"n": positive_int(), "image_size": positive_int(8), "label_noise": number(low=0.0),
+              "pixel_noise": number(low=0.0), "skew": number(low=0.1, high=10.0), "cue": one_of(*DISH_CUES)}
+
+
+def _dish_nuisances(n: int, g: torch.Generator, light_lo: float, light_hi: float) -> tuple[torch.Tensor, ...]:
+    """What varies between photographs but not with the concentration, drawn in a fixed order."""
     def uniform(lo: float, hi: float, *shape: int) -> torch.Tensor:
         return lo + (hi - lo) * torch.rand(*(shape or (n,)), generator=g)
 
-    t = torch.rand(n, generator=g) ** skew
     angle = uniform(0.0, 2 * math.pi)
     flip = (torch.rand(n, generator=g) < 0.5).float() * 2 - 1
     cx, cy = uniform(-0.08, 0.08), uniform(-0.08, 0.08)
@@ -228,20 +249,25 @@ def make_dish_dataset(n: int, image_size: int = 32, seed: int = 0, label_noise: 
     grad_dir = uniform(0.0, 2 * math.pi)
     grad_amp = uniform(0.0, 0.25)
     table = uniform(0.25, 0.45, n)[:, None] * torch.tensor([1.0, 0.85, 0.7])
+    return angle, flip, cx, cy, radius, gain, tint, grad_dir, grad_amp, table
 
-    colour_t = t if colour_cue else torch.rand(n, generator=g)
-    shape_t = t
+
+def _dish_liquid(cue: str, t: torch.Tensor, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """The liquid's colour (n, 3) and the fraction that sets the precipitate, for the ``cue``."""
+    n = t.shape[0]
+    colour_t = torch.rand(n, generator=g) if cue == "shape" else t  # shape: a colour that says nothing
     if cue == "darkness":  # one hue; the liquid absorbs more light as the concentration rises
-        liquid_rgb = torch.tensor([0.80, 0.45, 0.85]) * (1 - 0.75 * t[:, None])
-        shape_t = torch.rand(n, generator=g)  # the precipitate says nothing: darkness is the only cue
-    elif cue == "hue":  # equal-luma colours: the hue is the only cue
+        return torch.tensor([0.80, 0.45, 0.85]) * (1 - 0.75 * t[:, None]), torch.rand(n, generator=g)
+    if cue == "hue":  # equal-luma colours: the hue is the only cue, the precipitate says nothing
         low, high = torch.tensor(_HUE_LOW), torch.tensor(_HUE_HIGH)
-        liquid_rgb = low + t[:, None] * (high - low)
-        shape_t = torch.rand(n, generator=g)
-    else:
-        liquid_rgb = _dish_colour(colour_t)
-    params = (liquid_rgb, angle, flip, cx, cy, radius, gain, tint,
-              grad_dir, grad_amp, table)
+        return low + t[:, None] * (high - low), torch.rand(n, generator=g)
+    return _dish_colour(colour_t), t
+
+
+def _draw_dishes(size: int, shape_t: torch.Tensor, params: tuple[torch.Tensor, ...], pixel_noise: float,
+                 g: torch.Generator) -> torch.Tensor:
+    """Draw the dishes a chunk at a time, add pixel noise and clamp to [0, 255]."""
+    n = shape_t.shape[0]
     chunk = 64  # draw, add noise and clamp a chunk at a time into the output, reusing work buffers
     canvas = _DishCanvas(min(chunk, n), size)
     x = torch.empty(n, 3, size, size)
@@ -251,12 +277,7 @@ def make_dish_dataset(n: int, image_size: int = 32, seed: int = 0, label_noise: 
         if pixel_noise > 0:
             canvas.add_noise(out, pixel_noise, g)
         out.clamp_(0.0, 255.0)
-
-    lo, hi = CONCENTRATION_RANGE
-    y = lo + (hi - lo) * t
-    if label_noise > 0:
-        y = y + label_noise * torch.randn(n, generator=g)
-    return x, y.float()[:, None]
+    return x
 
 
 def make_gauge_dataset(n: int, image_size: int = 32, seed: int = 0, pixel_noise: float = 10.0

@@ -610,49 +610,55 @@ def examine(model: nn.Module, train: Any, val: Any = None, *, loss: str | LossFn
     work = copy.deepcopy(model).eval()
     findings: list[Finding] = []
     numbers: dict[str, float] = {}
+    pairs = _predictions(work, x_tr, y_tr, x_va, y_va, device, batch_size, findings)
+    if pairs is not None:
+        _run_checks(work, x_tr, x_va, pairs, has_val, loss_fn, device, batch_size, findings, numbers)
+        if overfit_seconds is not None:  # trains a fresh copy, bounded in time
+            findings.append(check_overfit_one_batch(copy.deepcopy(model), x_tr[:32], pairs[1][:32], loss_fn,
+                                                    device, overfit_seconds, numbers))
+    order = {s: i for i, s in enumerate(SEVERITIES)}
+    findings = sorted(explain([f for f in findings if f is not None], numbers), key=lambda f: order[f.severity])
+    return Report(findings, numbers)
 
-    def add(finding: Finding | None) -> Finding | None:
-        if finding is not None:
-            findings.append(finding)
-        return finding
 
-    # Evidence: predictions on both sets, in (N, k) form.
+def _predictions(work: nn.Module, x_tr: torch.Tensor, y_tr: torch.Tensor, x_va: torch.Tensor,
+                 y_va: torch.Tensor, device: torch.device, batch_size: int, findings: list[Finding | None]
+                 ) -> tuple[torch.Tensor, ...] | None:
+    """Predictions and targets of both sets in (N, k) form, ``(p_tr, y_tr, p_va, y_va)``; None
+    (with the finding added) when their shapes cannot be matched or the predictions are not finite."""
     p_tr, p_va = _predict(work, x_tr, device, batch_size), _predict(work, x_va, device, batch_size)
-    if add(check_shapes(p_tr, y_tr)) is not None:
+    findings.append(check_shapes(p_tr, y_tr))
+    if findings[-1] is not None:
         if p_tr.numel() != y_tr.numel():
-            return Report(findings, numbers)
+            return None
         y_tr, y_va = y_tr.reshape(p_tr.shape), y_va.reshape(p_va.shape)
     if y_tr.ndim == 1:
         p_tr, p_va, y_tr, y_va = p_tr[:, None], p_va[:, None], y_tr[:, None], y_va[:, None]
-    if add(check_finite(p_tr, p_va)) is not None:
-        return Report(findings, numbers)
+    findings.append(check_finite(p_tr, p_va))
+    return None if findings[-1] is not None else (p_tr, y_tr, p_va, y_va)
+
+
+def _run_checks(work: nn.Module, x_tr: torch.Tensor, x_va: torch.Tensor, pairs: tuple[torch.Tensor, ...],
+                has_val: bool, loss_fn: LossFn, device: torch.device, batch_size: int,
+                findings: list[Finding | None], numbers: dict[str, float]) -> None:
+    """Every check on the gathered evidence, in the report's order; findings (or None) appended."""
+    p_tr, y_tr, p_va, y_va = pairs
     # What the first weight layer receives and what the last one outputs, on a training batch.
     first_in, last_out = _layer_ends(work, x_tr[:batch_size], device)
     which = "validation" if has_val else "training"
-
-    add(check_input_scale(first_in, numbers))
-    add(check_target_scale(y_tr, p_tr, last_out, numbers))
-    add(check_collapse(p_va, y_va, which, numbers))
-    add(check_mean_predictor(p_va, y_va, which, numbers))
-    add(check_output_activation(_last_leaf(work), y_tr))
-    add(check_dead_relus(work, x_tr[:1024], numbers))
-    add(check_gradients(relative_gradients(work, x_tr[:batch_size], y_tr[:batch_size], loss_fn, device), numbers))
+    findings += [check_input_scale(first_in, numbers), check_target_scale(y_tr, p_tr, last_out, numbers),
+                 check_collapse(p_va, y_va, which, numbers), check_mean_predictor(p_va, y_va, which, numbers),
+                 check_output_activation(_last_leaf(work), y_tr), check_dead_relus(work, x_tr[:1024], numbers),
+                 check_gradients(relative_gradients(work, x_tr[:batch_size], y_tr[:batch_size], loss_fn, device),
+                                 numbers)]
     if has_val:
-        add(check_overfitting(p_tr, y_tr, p_va, y_va, numbers))
-        add(check_plateau(p_tr, y_tr, p_va, y_va, numbers))
-    add(check_calibration(p_va, y_va, numbers))
-    add(check_slope(p_va, y_va, numbers))
-    add(check_rare_ends(p_va, y_va, y_tr, numbers))
+        findings += [check_overfitting(p_tr, y_tr, p_va, y_va, numbers), check_plateau(p_tr, y_tr, p_va, y_va, numbers)]
+    findings += [check_calibration(p_va, y_va, numbers), check_slope(p_va, y_va, numbers),
+                 check_rare_ends(p_va, y_va, y_tr, numbers)]
     if has_val and x_tr.ndim == 4 and x_tr.shape[0] >= 20 and x_va.shape[0] >= 20:
-        if add(check_value_range(x_tr, x_va, numbers)) is None:  # a different range is the shift to name
-            add(check_input_shift(x_tr, x_va))
-    if overfit_seconds is not None:  # trains a fresh copy, bounded in time
-        add(check_overfit_one_batch(copy.deepcopy(model), x_tr[:32], y_tr[:32], loss_fn, device, overfit_seconds,
-                                    numbers))
-
-    order = {s: i for i, s in enumerate(SEVERITIES)}
-    findings = sorted(explain(findings, numbers), key=lambda f: order[f.severity])
-    return Report(findings, numbers)
+        findings.append(check_value_range(x_tr, x_va, numbers))
+        if findings[-1] is None:  # a different range is the shift to name
+            findings.append(check_input_shift(x_tr, x_va))
 
 
 def _overfit_one_batch(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn: LossFn, device: torch.device,

@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from .plots import wrap_text
+from .report import wrap_text
 
 Checker = Callable[[Any], tuple[bool, str]]
 

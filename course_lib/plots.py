@@ -371,52 +371,6 @@ def plot_heatmaps(images: torch.Tensor, heat: torch.Tensor, targets: Any = None,
     return fig
 
 
-PAGE_WIDTH = 76
-"""Characters of code or printed text a book page shows without scrolling (at 1280 px)."""
-
-
-def wrap_text(text: str, width: int = PAGE_WIDTH) -> str:
-    """``text`` with each of its lines wrapped at ``width`` characters (at spaces, words kept
-    whole); continuation lines are indented by two spaces. Lines that fit are left alone."""
-    import textwrap
-
-    if not isinstance(text, str):
-        raise TypeError(f"text must be a str, got {type(text).__name__}")
-    width = check_positive_int(width, "width", minimum=20)
-    return "\n".join(textwrap.fill(line, width=width, subsequent_indent="  ", break_long_words=False,
-                                   break_on_hyphens=False) if len(line) > width else line
-                     for line in text.split("\n"))
-
-
-def print_wrapped(*parts: Any, width: int = PAGE_WIDTH) -> None:
-    """``print(*parts)``, with lines longer than ``width`` wrapped so that the page shows them
-    without a horizontal scroll bar (error messages, sentences). Tables should be printed
-    narrow enough instead: wrapping breaks their columns."""
-    print(wrap_text(" ".join(str(p) for p in parts), width))
-
-
-def show_source(obj: Any) -> Any:
-    """The source code of a ``course_lib`` function, class or method, for display in a notebook.
-
-    Chapters call it where the lesson *is* the mechanism (the D4-invariant model, the
-    preprocessing stored in a model, temperature scaling...), so the page shows the code that ran,
-    never a copy that could drift from it. Returns an IPython ``Markdown`` object (a Python code
-    block headed by the object's full name, its text in ``.data``); a notebook displays it.
-    """
-    import inspect
-    import textwrap
-
-    from IPython.display import Markdown
-
-    target = obj.__func__ if inspect.ismethod(obj) else obj
-    if not (inspect.isfunction(target) or inspect.isclass(target)):
-        raise TypeError(f"obj must be a function, class or method, got {type(obj).__name__}")
-    module = getattr(target, "__module__", "") or ""
-    if not module.startswith("course_lib"):
-        raise ValueError(f"obj must come from course_lib, got {module}.{target.__qualname__}")
-    source = textwrap.dedent(inspect.getsource(target)).rstrip()
-    text = f"`{module}.{target.__qualname__}`\n\n```python\n{source}\n```"
-    return Markdown(text)
 
 
 def plot_made_up_predictions(target: Any, slope: float = 1.0, offset: float = 0.0, noise: float = 0.0,

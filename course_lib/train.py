@@ -17,7 +17,17 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ._checks import check_finite, check_images, check_number, check_positive_int
+from ._checks import (
+    check_args,
+    check_finite,
+    check_images,
+    check_positive_int,
+    instance_of,
+    number,
+    one_of,
+    optional_callable,
+    positive_int,
+)
 from .augment import Augment, TargetAware
 from .config import get_device
 from .data import Standardizer
@@ -151,86 +161,131 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
     x, y = _check_data(train, "train")
     if val is not None:
         _check_data(val, "val")
-    epochs = check_positive_int(epochs, "epochs")
-    batch_size = check_positive_int(batch_size, "batch_size")
-    speed = Speed() if speed is None else speed
-    if not isinstance(speed, Speed):
-        raise TypeError(f"speed must be a course_lib.train.Speed, got {type(speed).__name__}")
-    if lr_schedule not in ("constant", "cosine"):
-        raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {lr_schedule!r}")
-    lr = check_number(lr, "lr", low=0.0)
-    weight_decay = check_number(weight_decay, "weight_decay", low=0.0)
+    epochs, batch_size, lr, weight_decay, lr_schedule, speed, augment, on_epoch_end = check_args(
+        FIT_RULES, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
+        lr_schedule=lr_schedule, speed=speed, augment=augment, on_epoch_end=on_epoch_end)
     loss_fn = get_loss(loss)
-    if augment is not None and not callable(augment):
-        raise TypeError(f"augment must be a function (x, generator) -> x, got {type(augment).__name__}")
     dev = get_device(device)
-    weights = None
-    if sample_weight is not None:
-        if not isinstance(loss, str) or loss not in WEIGHTED_LOSSES:
-            raise ValueError(f"sample_weight works with loss in {tuple(WEIGHTED_LOSSES)}, got {loss!r}")
-        if not isinstance(sample_weight, torch.Tensor) or sample_weight.shape != (x.shape[0],):
-            raise ValueError(f"sample_weight must be a tensor of shape ({x.shape[0]},), one weight per sample")
-        check_finite(sample_weight.float(), "sample_weight")
-        if bool((sample_weight < 0).any()) or float(sample_weight.sum()) <= 0:
-            raise ValueError("sample_weight must be >= 0 with a positive sum")
-        weights = sample_weight.to(dev, torch.float32)
-        elementwise = WEIGHTED_LOSSES[loss]
-    expected_shape = getattr(loss_fn, "output_shape", lambda shape: shape)
-
+    weighting = _sample_weighting(sample_weight, loss, x.shape[0], dev)
     model.to(dev)
     x, y = x.to(dev), y.to(dev)
     if speed.channels_last:  # once, before training: batches cut from x keep the memory order
         model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
-    opt = _make_optimizer(optimizer, model.parameters(), lr, weight_decay)
-    step_model = torch.compile(model) if speed.compile else model  # shares the weights with model
-    n = x.shape[0]
-    total_steps, step = epochs * math.ceil(n / batch_size), 0
-    gen = torch.Generator().manual_seed(int(seed))
-    aug_gen = torch.Generator(device=dev).manual_seed(int(seed) + 1) if augment else None
+    loop = _Loop(model=model, step_model=torch.compile(model) if speed.compile else model,
+                 opt=_make_optimizer(optimizer, model.parameters(), lr, weight_decay),
+                 x=x, y=y, loss_fn=loss_fn, weighting=weighting, augment=augment, amp=speed.amp,
+                 check_shapes=check_shapes, batch_size=batch_size, lr=lr, lr_schedule=lr_schedule,
+                 total_steps=epochs * math.ceil(x.shape[0] / batch_size), seed=int(seed), dev=dev)
+    return _run_epochs(loop, epochs, val, on_epoch_end, progress)
+
+
+def _run_epochs(loop: _Loop, epochs: int, val: tuple[torch.Tensor, torch.Tensor] | None,
+                on_epoch_end: Callable[[int, nn.Module], dict[str, float]] | None,
+                progress: bool | None) -> History:
+    """Run ``epochs`` passes of ``loop``, recording losses (and ``on_epoch_end``'s numbers)."""
     history = History()
     bar = tqdm(range(epochs), desc="epochs", disable=not _progress_enabled(progress), leave=False)
     for epoch in bar:
-        model.train()
-        order = torch.randperm(n, generator=gen).to(dev)
-        total = torch.zeros((), device=dev)
-        for start in range(0, n, batch_size):
-            idx = order[start:start + batch_size]
-            xb, yb = x[idx], y[idx]
-            if isinstance(augment, TargetAware):
-                xb, yb = augment(xb, yb, aug_gen)
-            elif augment is not None:
-                xb = augment(xb, aug_gen)
-            with _autocast(dev, speed.amp):
-                out = step_model(xb)
-            out = out.float()
-            if check_shapes and out.shape != expected_shape(yb.shape):
-                raise ValueError(f"model output shape {tuple(out.shape)} differs from the expected "
-                                 f"{tuple(expected_shape(yb.shape))} for targets {tuple(yb.shape)}: the loss "
-                                 "would broadcast them (reshape the targets)")
-            if weights is None:
-                batch_loss = loss_fn(out, yb)
-            else:
-                wb = weights[idx]
-                batch_loss = (elementwise(out, yb).mean(1) * wb).sum() / wb.sum().clamp_min(1e-12)
-            opt.zero_grad(set_to_none=True)
-            batch_loss.backward()
-            if lr_schedule == "cosine":
-                for group in opt.param_groups:
-                    group["lr"] = lr * 0.5 * (1 + math.cos(math.pi * step / total_steps))
-            opt.step()
-            step += 1
-            total += batch_loss.detach() * idx.numel()
-        history.train_loss.append(float(total) / n)
+        history.train_loss.append(loop.epoch())
         if val is not None:
-            history.val_loss.append(evaluate_loss(model, val, loss_fn, device=dev))
+            history.val_loss.append(evaluate_loss(loop.model, val, loop.loss_fn, device=loop.dev))
         if on_epoch_end is not None:
-            for key, value in (on_epoch_end(epoch, model) or {}).items():
+            for key, value in (on_epoch_end(epoch, loop.model) or {}).items():
                 history.extra.setdefault(key, []).append(math.nan if value is None else float(value))
         if not bar.disable:
             bar.set_postfix(train=f"{history.train_loss[-1]:.4g}",
                             val=f"{history.val_loss[-1]:.4g}" if history.val_loss else "-")
     return history
+
+
+FIT_RULES = {"epochs": positive_int(), "batch_size": positive_int(), "lr": number(low=0.0),
+             "weight_decay": number(low=0.0), "lr_schedule": one_of("constant", "cosine"),
+             "speed": instance_of(Speed, default=Speed),
+             "augment": optional_callable("a function (x, generator) -> x"),
+             "on_epoch_end": optional_callable("a function (epoch, model) -> dict")}
+
+
+def _sample_weighting(sample_weight: torch.Tensor | None, loss: object, n: int, dev: torch.device
+                      ) -> tuple[torch.Tensor, LossFn] | None:
+    """Checked per-sample weights on ``dev`` and the loss's elementwise form, or None."""
+    if sample_weight is None:
+        return None
+    if not isinstance(loss, str) or loss not in WEIGHTED_LOSSES:
+        raise ValueError(f"sample_weight works with loss in {tuple(WEIGHTED_LOSSES)}, got {loss!r}")
+    if not isinstance(sample_weight, torch.Tensor) or sample_weight.shape != (n,):
+        raise ValueError(f"sample_weight must be a tensor of shape ({n},), one weight per sample")
+    check_finite(sample_weight.float(), "sample_weight")
+    if bool((sample_weight < 0).any()) or float(sample_weight.sum()) <= 0:
+        raise ValueError("sample_weight must be >= 0 with a positive sum")
+    return sample_weight.to(dev, torch.float32), WEIGHTED_LOSSES[loss]
+
+
+@dataclass
+class _Loop:
+    """The state of one :func:`fit` run: data on the device, optimiser, generators, step count."""
+
+    model: nn.Module
+    step_model: nn.Module
+    opt: torch.optim.Optimizer
+    x: torch.Tensor
+    y: torch.Tensor
+    loss_fn: LossFn
+    weighting: tuple[torch.Tensor, LossFn] | None
+    augment: Augment | TargetAware | None
+    amp: bool
+    check_shapes: bool
+    batch_size: int
+    lr: float
+    lr_schedule: str
+    total_steps: int
+    seed: int
+    dev: torch.device
+    step: int = 0
+
+    def __post_init__(self) -> None:
+        self.gen = torch.Generator().manual_seed(self.seed)
+        self.aug_gen = torch.Generator(device=self.dev).manual_seed(self.seed + 1) if self.augment else None
+        self.expected_shape = getattr(self.loss_fn, "output_shape", lambda shape: shape)
+
+    def batch_loss(self, idx: torch.Tensor) -> torch.Tensor:
+        """The loss of one (augmented) batch, checked for a silent broadcast."""
+        xb, yb = self.x[idx], self.y[idx]
+        if isinstance(self.augment, TargetAware):
+            xb, yb = self.augment(xb, yb, self.aug_gen)
+        elif self.augment is not None:
+            xb = self.augment(xb, self.aug_gen)
+        with _autocast(self.dev, self.amp):
+            out = self.step_model(xb)
+        out = out.float()
+        if self.check_shapes and out.shape != self.expected_shape(yb.shape):
+            raise ValueError(f"model output shape {tuple(out.shape)} differs from the expected "
+                             f"{tuple(self.expected_shape(yb.shape))} for targets {tuple(yb.shape)}: the "
+                             "loss would broadcast them (reshape the targets)")
+        if self.weighting is None:
+            return self.loss_fn(out, yb)
+        weights, elementwise = self.weighting
+        wb = weights[idx]
+        return (elementwise(out, yb).mean(1) * wb).sum() / wb.sum().clamp_min(1e-12)
+
+    def epoch(self) -> float:
+        """One pass over the shuffled training data; returns its mean training loss."""
+        self.model.train()
+        n = self.x.shape[0]
+        order = torch.randperm(n, generator=self.gen).to(self.dev)
+        total = torch.zeros((), device=self.dev)
+        for start in range(0, n, self.batch_size):
+            idx = order[start:start + self.batch_size]
+            batch_loss = self.batch_loss(idx)
+            self.opt.zero_grad(set_to_none=True)
+            batch_loss.backward()
+            if self.lr_schedule == "cosine":
+                for group in self.opt.param_groups:
+                    group["lr"] = self.lr * 0.5 * (1 + math.cos(math.pi * self.step / self.total_steps))
+            self.opt.step()
+            self.step += 1
+            total += batch_loss.detach() * idx.numel()
+        return float(total) / n
 
 
 def fit_restarts(make_model: Callable[[], nn.Module], train: tuple[torch.Tensor, torch.Tensor],

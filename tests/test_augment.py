@@ -118,7 +118,7 @@ def test_vgg_like_shapes_and_errors():
         cl.models.VGGLike(image_size=30)
 
 
-def test_dish_colour_cue_off_keeps_targets_and_changes_colour():
+def test_dish_shape_cue_keeps_targets_and_changes_colour():
     x1, y1 = cl.make_dish_dataset(200, image_size=16, seed=0)
-    x2, y2 = cl.make_dish_dataset(200, image_size=16, seed=0, colour_cue=False)
+    x2, y2 = cl.make_dish_dataset(200, image_size=16, seed=0, cue="shape")
     assert torch.equal(y1, y2) and not torch.equal(x1, x2)

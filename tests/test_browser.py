@@ -131,7 +131,7 @@ def _notebook_counts(nb: Path) -> dict[str, int]:
     import nbformat
 
     cells = [c for c in nbformat.read(nb, as_version=4).cells if c.cell_type == "code"]
-    return {"claims": sum("cl.claims.holds(" in c.source for c in cells),
+    return {"claims": sum("cl.claim(" in c.source for c in cells),
             "sources": sum("show_source(" in c.source for c in cells),
             "solutions": sum("### BEGIN SOLUTION" in c.source for c in cells),
             "widgets": sum("cl.widgets." in c.source for c in cells)}

@@ -182,11 +182,13 @@ def test_measured_values_are_not_compared_but_statements_and_bounds_are():
     def cell(html: str) -> dict:
         return {"outputs": [{"output_type": "display_data", "data": {"text/html": html, "text/plain": "claim holds: S"}}]}
 
-    row = "<li><code>runs</code>: measured {}, claimed &gt;= {}</li>"
+    row = "<li>runs<br>measured {}, claimed &gt;= {}; control measured 0.5, which fails it</li>"
     assert compared(cell(row.format(3, 1)), patterns) == compared(cell(row.format("4", 1)), patterns)
     assert compared(cell(row.format("−∞", 1)), patterns) == compared(cell(row.format("1.5e-05", 1)), patterns)
     assert compared(cell(row.format(3, 1)), patterns) != compared(cell(row.format(3, 2)), patterns)
     assert compared(cell(row.format(3, 1)), []) != compared(cell(row.format(4, 1)), [])  # the control
+    other_control = row.format(3, 1).replace("control measured 0.5", "control measured 0.25")
+    assert compared(cell(row.format(3, 1)), patterns) == compared(cell(other_control), patterns)
 
 
 def test_the_student_run_cannot_see_the_teachers_exercise_names(tmp_path):

@@ -110,6 +110,6 @@ def test_setup_says_how_to_switch_size(monkeypatch, capsys):
     fast = cl.config.Settings(device=cl.config.get_device("cpu"), size="fast", seed=0)
     for settings in (fast, full):  # printed indented by two; the page's column shows about 72 on a
         # narrow window (a 74-character line was cut at 1200 px), so keep 10 spare
-        assert all(len(line) + 2 <= cl.plots.PAGE_WIDTH - 10 for line in cl.config.switch_hint(settings).splitlines())
+        assert all(len(line) + 2 <= cl.report.PAGE_WIDTH - 10 for line in cl.config.switch_hint(settings).splitlines())
     with pytest.raises(TypeError, match="settings"):
         cl.config.switch_hint("fast")

@@ -169,7 +169,7 @@ def test_simulate_best_predictor():
 @pytest.mark.parametrize("kwargs, sums", [
     ({}, (49037956.4450531, 6091668717.298148)),
     ({"cue": "darkness", "skew": 3.0, "lighting": (0.9, 1.0)}, (53392590.39986229, 7148450664.790039)),
-    ({"colour_cue": False}, (48694433.647203445, 5984526170.820221)),
+    ({"cue": "shape"}, (48694433.647203445, 5984526170.820221)),
 ])
 def test_dish_drawing_is_unchanged_by_speed_work(kwargs, sums):
     """The noise-free pictures are pinned to the sums of the first, plainly written renderer: the

@@ -26,21 +26,29 @@ def test_there_are_chapters_and_toc_lists_them_in_order():
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
-def test_assertion_cells_are_checked_by_nbval(path):
-    asserting = [c for c in cells(path) if c["cell_type"] == "code"
-                 and re.search(r"^\s*assert\b", c["source"], re.M) and "BEGIN SOLUTION" not in c["source"]]
-    assert asserting, f"{path.name} asserts no claim"
-    for cell in asserting:
-        assert "nbval-check-output" in tags(cell), f"assert cell not compared by nbval: {cell['source'][:60]}"
-        assert "cl.claim(" in cell["source"], f"an assert that is not a cl.claim: {cell['source'][:60]}"
-        assert "cl.claims.holds(" in cell["source"], "a claim cell shows its claim (cl.claims.holds)"
-        assert cell.get("outputs"), "assert cell has no stored output: run tools/sync_notebooks.py --execute"
+def test_claim_cells_are_checked_by_nbval(path):
+    """A claim is one ``cl.claim(...)`` (it raises its own AssertionError, with a control that must
+    fail it); no chapter cell asserts anything by hand, and every claim cell's output is compared."""
+    shown = [c for c in cells(path) if c["cell_type"] == "code" and "BEGIN SOLUTION" not in c["source"]
+             and "setup" not in tags(c)]
+    for cell in shown:
+        assert not re.search(r"^\s*assert\b", cell["source"], re.M), \
+            f"a hand-written assert (state claims with cl.claim): {cell['source'][:60]}"
+        assert "cl.claims.holds" not in cell["source"], "the old claim API"
+    claiming = [c for c in shown if "cl.claim(" in c["source"]]
+    assert claiming, f"{path.name} states no claim"
+    for cell in claiming:
+        assert "nbval-check-output" in tags(cell), f"claim cell not compared by nbval: {cell['source'][:60]}"
+        assert "control=" in cell["source"], "every claim names its control"
+        assert cell.get("outputs"), "claim cell has no stored output: run tools/sync_notebooks.py --execute"
         text = "".join("".join(o.get("text", "")) + "".join(o.get("data", {}).get("text/plain", ""))
                        for o in cell["outputs"])
         assert "claim holds" in text and not re.search(r"\d\.\d{3,}", text), \
-            "an assert cell shows a fixed sentence (its numbers only in the callout's HTML, which is not compared)"
+            "a claim cell shows fixed sentences (its numbers only in the callout's HTML, which is not compared)"
         html = "".join("".join(o.get("data", {}).get("text/html", "")) for o in cell["outputs"])
-        assert "Claim holds" in html and "measured" in html, "the callout shows the measured numbers"
+        assert text.count("claim holds") == cell["source"].count("cl.claim("), \
+            "every claim of the cell is shown (group them with cl.all_hold)"
+        assert "Claim" in html and "control measured" in html, "the callout shows measured value and control"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)

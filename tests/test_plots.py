@@ -83,15 +83,15 @@ def test_noise_slider_drives_the_panel():
 
 
 def test_show_source_shows_the_code_that_runs():
-    shown = cl.plots.show_source(cl.augment.D4Invariant)
+    shown = cl.report.show_source(cl.augment.D4Invariant)
     assert shown.data.startswith("`course_lib.augment.D4Invariant`")
     assert "def forward" in shown.data and "```python" in shown.data
-    method = cl.plots.show_source(cl.models.ScaledModel.forward)
+    method = cl.report.show_source(cl.models.ScaledModel.forward)
     assert "def forward" in method.data and "class ScaledModel" not in method.data
     with pytest.raises(TypeError, match="obj"):
-        cl.plots.show_source(3)
+        cl.report.show_source(3)
     with pytest.raises(ValueError, match="course_lib"):
-        cl.plots.show_source(pytest.raises)
+        cl.report.show_source(pytest.raises)
 
 
 def test_error_map_explorer_switches_models():
@@ -204,7 +204,7 @@ def test_chapter_widgets_build_and_redraw():
 
 def test_every_source_a_chapter_shows_fits_the_page():
     """The functions shown with show_source are read on the page: no line wider than the
-    characters a page shows without scrolling (cl.plots.PAGE_WIDTH, tools/wrap_code.py's width)."""
+    characters a page shows without scrolling (cl.report.PAGE_WIDTH, tools/wrap_code.py's width)."""
     import json
     import re
     from pathlib import Path
@@ -216,15 +216,15 @@ def test_every_source_a_chapter_shows_fits_the_page():
             shown.update(re.findall(r"show_source\(([\w.]+)\)", "".join(cell["source"])))
     assert len(shown) >= 8, shown
     tool = (Path(__file__).resolve().parents[1] / "tools" / "wrap_code.py").read_text()
-    assert f"WIDTH = {cl.plots.PAGE_WIDTH}\n" in tool, "tools/wrap_code.py wraps code to another width"
+    assert f"WIDTH = {cl.report.PAGE_WIDTH}\n" in tool, "tools/wrap_code.py wraps code to another width"
     too_wide = {}
     for expr in sorted(shown):
         head, _, rest = expr.partition(".")
         obj = __import__("importlib").import_module(aliases[head])
         for part in rest.split("."):
             obj = getattr(obj, part)
-        code = cl.plots.show_source(obj).data.split("```python\n", 1)[1]
-        wide = [line for line in code.splitlines() if len(line) > cl.plots.PAGE_WIDTH]
+        code = cl.report.show_source(obj).data.split("```python\n", 1)[1]
+        wide = [line for line in code.splitlines() if len(line) > cl.report.PAGE_WIDTH]
         if wide:
             too_wide[expr] = wide
     assert not too_wide, too_wide
@@ -232,16 +232,16 @@ def test_every_source_a_chapter_shows_fits_the_page():
 
 def test_wrap_text_fits_the_page_and_keeps_short_lines(capsys):
     long = "word " * 40
-    wrapped = cl.plots.wrap_text("short line\n" + long.strip())
+    wrapped = cl.report.wrap_text("short line\n" + long.strip())
     lines = wrapped.split("\n")
     assert lines[0] == "short line"
-    assert all(len(line) <= cl.plots.PAGE_WIDTH for line in lines)
+    assert all(len(line) <= cl.report.PAGE_WIDTH for line in lines)
     assert len(lines) > 2 and all(line.startswith("  ") for line in lines[2:])
     assert " ".join(wrapped.split()) == " ".join(("short line\n" + long).split())  # no word lost
-    cl.plots.print_wrapped("a", 1.5, long, width=30)
+    cl.report.print_wrapped("a", 1.5, long, width=30)
     printed = capsys.readouterr().out.rstrip("\n").split("\n")
     assert printed[0].startswith("a 1.5 word") and all(len(line) <= 30 for line in printed)
     with pytest.raises(TypeError, match="text"):
-        cl.plots.wrap_text(3)
+        cl.report.wrap_text(3)
     with pytest.raises(ValueError, match="width"):
-        cl.plots.wrap_text("x", width=5)
+        cl.report.wrap_text("x", width=5)

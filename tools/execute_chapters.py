@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -37,7 +36,7 @@ from nbclient.exceptions import CellExecutionError, DeadKernelError
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
-from kernel_client import ReplyTolerantClient  # noqa: E402
+from kernel_client import execute_notebook  # noqa: E402
 from make_student_notebooks import BEGIN, student_version  # noqa: E402
 
 OUT = ROOT / "_build" / "executed"
@@ -102,10 +101,10 @@ def cache_for_book(path: Path, executed: nbformat.NotebookNode, seconds: float, 
 
 
 def _run(combo: nbformat.NotebookNode, path: Path, timeout: int) -> str | None:
-    """Execute ``combo`` in a fresh kernel; return None, or the error of the cell that failed."""
+    """Execute ``combo`` in a fresh kernel (inline figures, as in the book); return None, or the
+    error of the cell that failed."""
     try:
-        ReplyTolerantClient(combo, timeout=timeout, kernel_name="python3", record_timing=False,
-                            resources={"metadata": {"path": str(path.parent)}}).execute()
+        execute_notebook(combo, path.parent, timeout=timeout, env={"MPLBACKEND": None})
     except CellExecutionError as exc:
         return str(exc)[-4000:]
     return None
@@ -122,22 +121,17 @@ def execute_chapter(path: Path, out: Path = OUT, cache_dir: Path | None = CACHE,
     attempt's run time."""
     teacher = nbformat.read(path, as_version=4)
     out.mkdir(parents=True, exist_ok=True)
-    env_backup = os.environ.pop("MPLBACKEND", None)  # inline figures, as in the book
-    try:
-        for attempt in (1, 2):
-            combo, snap, first_student = combined_notebook(teacher)
-            start = time.perf_counter()
-            try:
-                error = _run(combo, path, timeout)
-            except (TimeoutError, DeadKernelError) as exc:  # nbclient's CellTimeoutError is a TimeoutError
-                error = f"the kernel stopped answering ({type(exc).__name__}: {str(exc)[-500:]})"
-                if attempt == 1:
-                    print(f"{path.stem}: {error}; retrying in a fresh kernel", flush=True)
-                    continue
-            break
-    finally:
-        if env_backup is not None:
-            os.environ["MPLBACKEND"] = env_backup
+    for attempt in (1, 2):
+        combo, snap, first_student = combined_notebook(teacher)
+        start = time.perf_counter()
+        try:
+            error = _run(combo, path, timeout)
+        except (TimeoutError, DeadKernelError) as exc:  # nbclient's CellTimeoutError is a TimeoutError
+            error = f"the kernel stopped answering ({type(exc).__name__}: {str(exc)[-500:]})"
+            if attempt == 1:
+                print(f"{path.stem}: {error}; retrying in a fresh kernel", flush=True)
+                continue
+        break
     seconds = time.perf_counter() - start
     executed, student_cells = split_executed(combo, snap, first_student)
     for cell in executed.cells:  # the cache matches cell metadata too: keep it as stored

@@ -20,6 +20,7 @@ cell raised, ``ok`` otherwise), counts it in ``lost_replies`` and goes on.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import time
 import warnings
@@ -135,3 +136,35 @@ def guard_nbval(grace: float = 30.0) -> None:
     RunningKernel.get_message = get_message
     RunningKernel.await_reply = await_reply
     RunningKernel.lost_reply_guard = True
+
+
+KERNEL_ENV = {"COURSE_PROGRESS": "0"}  # every executed chapter: no progress bars in its outputs
+
+
+def execute_notebook(nb: NotebookNode, folder: Any, *, timeout: int | None = 1200, env: dict[str, str] | None = None,
+                     allow_errors: bool = False, grace: float | None = None) -> tuple[float, ReplyTolerantClient]:
+    """Execute ``nb`` in place, in a fresh kernel started in ``folder``: the one way the tools run a chapter.
+
+    The kernel inherits this process's environment with :data:`KERNEL_ENV` and ``env`` added (a value
+    of ``None`` removes the variable), restored afterwards. ``timeout`` bounds each cell; a lost
+    ``execute_reply`` ends its cell after ``grace`` seconds (default the client's). Returns the wall
+    seconds and the client (``lost_replies``). Raises what nbclient raises for a failing cell unless
+    ``allow_errors``.
+    """
+    saved = dict(os.environ)
+    for key, value in {**KERNEL_ENV, **(env or {})}.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    client = ReplyTolerantClient(nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
+                                 record_timing=False, resources={"metadata": {"path": str(folder)}})
+    if grace is not None:
+        client.lost_reply_grace = grace
+    start = time.perf_counter()
+    try:
+        client.execute()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return time.perf_counter() - start, client

@@ -14,30 +14,22 @@ import argparse
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
-from kernel_client import ReplyTolerantClient  # noqa: E402
+from kernel_client import execute_notebook  # noqa: E402
 
 
 def run_once(path: Path, grace: float = 30.0, timeout: int = 1200) -> dict:
     """Execute one chapter and return its time, its lost replies and its error (or None)."""
     nb = nbformat.read(path, as_version=4)
-    client = ReplyTolerantClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
-                                 resources={"metadata": {"path": str(path.parent)}})
-    client.lost_reply_grace = grace
-    start = time.perf_counter()
-    error = None
-    try:
-        client.execute()
-    except Exception as exc:  # a failing chapter is recorded, the soak goes on
-        error = f"{type(exc).__name__}: {str(exc)[-300:]}"
-    return {"chapter": path.stem, "seconds": round(time.perf_counter() - start, 1),
-            "lost_replies": client.lost_replies, "error": error}
+    seconds, client = execute_notebook(nb, path.parent, timeout=timeout, allow_errors=True, grace=grace)
+    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    error = f"{errors[0].get('ename')}: {str(errors[0].get('evalue'))[-300:]}" if errors else None
+    return {"chapter": path.stem, "seconds": round(seconds, 1), "lost_replies": client.lost_replies, "error": error}
 
 
 def main() -> int:

@@ -99,24 +99,15 @@ def run_once(path: Path, seed: int, timeout: int = 1800, threads: int | None = N
     ``measure_host`` brackets the run by two measurements of the host's training rate."""
     rates = [host_rate(threads)] if measure_host else []
     import nbformat
-    from kernel_client import ReplyTolerantClient
+    from kernel_client import execute_notebook
 
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
         log = Path(f.name)
-    env_before = dict(os.environ)
-    os.environ.update({"COURSE_SEED": str(seed), "COURSE_SIZE": size, "COURSE_CLAIMS_LOG": str(log),
-                       "COURSE_PROGRESS": "0", "MPLBACKEND": "Agg"})
+    env = {"COURSE_SEED": str(seed), "COURSE_SIZE": size, "COURSE_CLAIMS_LOG": str(log), "MPLBACKEND": "Agg"}
     if threads:
-        os.environ["OMP_NUM_THREADS"] = str(threads)
+        env["OMP_NUM_THREADS"] = str(threads)
     nb = nbformat.read(path, as_version=4)
-    start = time.perf_counter()
-    try:
-        ReplyTolerantClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(path.parent)}}).execute()
-    finally:
-        os.environ.clear()
-        os.environ.update(env_before)
-    seconds = time.perf_counter() - start
+    seconds, _ = execute_notebook(nb, path.parent, timeout=timeout, env=env, allow_errors=True)
     errors = []
     for i, cell in enumerate(nb.cells):
         for out in cell.get("outputs", []):
@@ -161,6 +152,14 @@ def merge(results: dict, chapter: str, seed: int, run: dict) -> None:
             c["std"] = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
         if not rec["held"] and seed not in c["failed_seeds"]:
             c["failed_seeds"] = sorted(c["failed_seeds"] + [seed])
+        if "control" in rec:  # the same measurement where the claim must not hold: it must fail
+            c.setdefault("control_values", {})[str(seed)] = rec["control"]
+            c.setdefault("control_held_seeds", [])
+            if rec["control_held"] and seed not in c["control_held_seeds"]:
+                c["control_held_seeds"] = sorted(c["control_held_seeds"] + [seed])
+            cm = rec["control_margin"]
+            if c.get("control_best_margin") is None or cm > c["control_best_margin"] or cm != cm:
+                c.update(control_best_margin=cm, control_best_value=rec["control"])
         m = rec["margin"]
         if c["worst_margin"] is None or (m == m and m < c["worst_margin"]) or m != m:
             c.update(worst_margin=m, worst_relative_margin=rec["relative_margin"], worst_value=rec["value"],
@@ -187,6 +186,12 @@ def summary(results: dict) -> str:
                      f"{sum(secs) / len(secs):.0f} s per run, {len(ch['errors'])} runs with errors")
         for name, c in ch["claims"].items():
             status = "FAILED on " + ",".join(map(str, c["failed_seeds"])) if c["failed_seeds"] else "held"
+            if c.get("control_held_seeds"):
+                status += "; CONTROL HELD on " + ",".join(map(str, c["control_held_seeds"]))
+            elif "control_values" not in c:
+                status += "; NO CONTROL"
+            else:
+                status += f"; control at worst {c['control_best_value']:.4g}"
             sds = margin_in_sd(c)
             spread = f", {sds:.1f} sd" if sds is not None else ""
             lines.append(f"  {name:<44} {c['op']:>2} {c['bound']:<9.4g} worst {c['worst_value']:<10.4g} "
@@ -244,8 +249,8 @@ def main() -> int:
                                  "date": time.strftime("%Y-%m-%d"), "doc": "worst margin over seeds per claim"}
             args.out.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
     print(summary(results))
-    bad = any(c["failed_seeds"] for k, ch in results.items() if not k.startswith("_")
-              for c in ch["claims"].values())
+    bad = any(c["failed_seeds"] or c.get("control_held_seeds") or "control_values" not in c
+              for k, ch in results.items() if not k.startswith("_") for c in ch["claims"].values())
     return 1 if bad else 0
 
 

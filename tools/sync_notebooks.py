@@ -194,20 +194,15 @@ def execute(path: Path) -> None:
     """Run a notebook top to bottom in its folder and store its outputs in place, stamped with
     the hashes of the code they came from and without execution timestamps."""
     import os
-    import time
 
     if str(ROOT / "tools") not in sys.path:
         sys.path.insert(0, str(ROOT / "tools"))
     import torch
-    from kernel_client import ReplyTolerantClient
+    from kernel_client import execute_notebook
 
-    os.environ["COURSE_PROGRESS"] = "0"  # the kernel inherits it: no progress bars in stored outputs
     threads = int(os.environ.get("OMP_NUM_THREADS") or torch.get_num_threads())  # the kernel's, as it inherits
     nb = nbformat.read(path, as_version=4)
-    start = time.perf_counter()
-    ReplyTolerantClient(nb, timeout=1200, kernel_name="python3", record_timing=False,
-                        resources={"metadata": {"path": str(path.parent)}}).execute()
-    seconds = time.perf_counter() - start
+    seconds, _ = execute_notebook(nb, path.parent, timeout=1200)
     for i, cell in enumerate(nb.cells):
         cell["id"] = f"cell-{i:02d}"
         cell.metadata.pop("execution", None)

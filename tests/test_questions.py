@@ -1,0 +1,48 @@
+"""The questions page is generated from the claim record (tools/make_questions.py) and is current."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+from notebook_utils import ROOT
+
+sys.path.insert(0, str(ROOT / "tools"))
+import make_questions as mq  # noqa: E402
+
+
+def test_the_committed_page_is_what_the_record_gives():
+    page = mq.render(mq.TEMPLATE.read_text(), json.loads(mq.RECORD.read_text()))
+    assert mq.PAGE.read_text() == page, "book/questions.md is stale: run python tools/make_questions.py"
+
+
+def test_every_verdict_comes_from_a_placeholder():
+    template = mq.TEMPLATE.read_text()
+    assert "{{asserted" in template and "{{measured}}" in template
+    with pytest.raises(ValueError, match="by hand"):
+        mq.render(template + "\n**Asserted**: something\n", {})
+
+
+def _one_claim_record(chapter: str, statement: str, **changes) -> dict:
+    c = {"op": "<", "bound": 0.5, "seeds": 3, "failed_seeds": [], "worst_value": 0.3,
+         "control_values": {"1": 0.9}, "control_held_seeds": [], "control_best_value": 0.9}
+    c.update(changes)
+    return {chapter: {"claims": {statement: c}}}
+
+
+def test_a_changed_claim_changes_the_page_or_stops_it():
+    chapter = "01_datasets_and_metrics"
+    statement = sorted(mq.stated_claims(chapter))[0]
+    line = f"| point | {{{{asserted {chapter} | {statement}}}}} |"
+    good = mq.render(line, _one_claim_record(chapter, statement))
+    assert f"**Asserted**: {statement} (3 seeds; worst 0.3 against < 0.5; control nearest the bound 0.9)" in good
+    assert mq.render(line, _one_claim_record(chapter, statement, worst_value=0.4)) != good
+    with pytest.raises(ValueError, match="failed on seeds"):
+        mq.render(line, _one_claim_record(chapter, statement, failed_seeds=[7]))
+    with pytest.raises(ValueError, match="control held"):
+        mq.render(line, _one_claim_record(chapter, statement, control_held_seeds=[7]))
+    with pytest.raises(ValueError, match="no record"):
+        mq.render(line, {})
+    with pytest.raises(ValueError, match="states no claim"):
+        mq.render(f"{{{{asserted {chapter} | a claim nobody states}}}}", _one_claim_record(chapter, statement))
