@@ -645,6 +645,49 @@ def _check_angle_error(fn: Any) -> tuple[bool, str]:
     return True, "Errors measured on the circle, never above 180°."
 
 
+DESIGN_GAUGE_SIZE, DESIGN_GAUGE_TRAIN = 24, 1500
+
+
+def _gauge_design_errors(encode: Callable[[torch.Tensor], Any], decode: Callable[[torch.Tensor], Any]
+                         ) -> tuple[float, float]:
+    """Train a SmallCNN briefly on ``encode(angles)``; the test needles' mean error and seam ratio."""
+    from .data import make_gauge_dataset
+    from .heads import angular_error
+    from .models import SmallCNN, predict
+    from .train import fit
+
+    x, y = make_gauge_dataset(DESIGN_GAUGE_TRAIN + 500, image_size=DESIGN_GAUGE_SIZE, seed=66)
+    x, y = x / 255, y.reshape(-1)
+    targets = torch.as_tensor(encode(y[:DESIGN_GAUGE_TRAIN].clone()), dtype=torch.float32)
+    targets = targets[:, None] if targets.dim() == 1 else targets
+    if targets.dim() != 2 or len(targets) != DESIGN_GAUGE_TRAIN or not torch.isfinite(targets).all():
+        raise ValueError(f"encode(angles) must give finite numbers of shape (N,) or (N, k), got {tuple(targets.shape)}")
+    torch.manual_seed(66)
+    model = SmallCNN(DESIGN_GAUGE_SIZE, targets.shape[1], width=8)
+    fit(model, (x[:DESIGN_GAUGE_TRAIN], targets), epochs=8, lr=2e-3, batch_size=64, lr_schedule="cosine",
+        seed=66, device="cpu", progress=False)
+    test = y[DESIGN_GAUGE_TRAIN:]
+    pred = torch.as_tensor(decode(predict(model, x[DESIGN_GAUGE_TRAIN:], device="cpu")), dtype=torch.float32)
+    error = angular_error(pred.reshape(-1) % 360, test)
+    near_top = angular_error(test, torch.zeros_like(test)) < 30
+    return float(error.mean()), float(error[near_top].mean() / error[~near_top].mean())
+
+
+@exercise("06.6", "Two needles 2° apart on either side of 12 o'clock: how far apart are their targets in your "
+                  "encoding, and what does the MSE loss charge for that? Targets that are close wherever the "
+                  "needles are close have no seam.")
+def _check_gauge_design(answer: Any) -> tuple[bool, str]:
+    if not (isinstance(answer, tuple) and len(answer) == 2 and all(callable(f) for f in answer)):
+        return False, "Expected a pair of functions (encode, decode): encode(angles_deg) gives the training " \
+                      "targets, decode(outputs) gives angles in degrees back."
+    mean_error, seam = _gauge_design_errors(*answer)
+    measured = f"Trained briefly with MSE on your targets: mean error {mean_error:.1f}°, and the error near " \
+               f"12 o'clock is {seam:.2f}× the error elsewhere."
+    if mean_error < 8 and seam < 1.5:
+        return True, measured
+    return False, measured + " A design passes below 8° and 1.5×."
+
+
 # ----- chapter 7 -------------------------------------------------------------------------------
 
 
