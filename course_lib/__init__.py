@@ -5,7 +5,7 @@ Every chapter starts with ``import course_lib as cl`` and ``cfg = cl.setup()``.
 The top level holds what most chapters use; everything else is reached through its module,
 named for its concern: ``cl.data``, ``cl.models``, ``cl.train``, ``cl.losses``,
 ``cl.calibration``, ``cl.metrics``, ``cl.diagnose``, ``cl.doctor``, ``cl.plots``, ``cl.augment``, ``cl.heads``,
-``cl.widgets``, ``cl.exercises``, ``cl.report``, ``cl.claims`` and ``cl.config``.
+``cl.widgets``, ``cl.exercises``, ``cl.experiments``, ``cl.report``, ``cl.claims`` and ``cl.config``.
 """
 
 from . import (
@@ -17,6 +17,7 @@ from . import (
     diagnose,
     doctor,
     exercises,
+    experiments,
     heads,
     losses,
     metrics,
@@ -30,14 +31,16 @@ from .claims import all_hold, claim
 from .config import setup
 from .data import Standardizer, make_box_dataset, make_dish_dataset, train_val_split
 from .exercises import check
+from .experiments import Recipe, restart_seeds, run_variants
 from .metrics import baseline_mse, mse, r2, slope_report
 from .models import SmallCNN, count_parameters, init_output_bias, predict
 from .plots import plot_learning_curves, plot_pred_vs_target, show_images
 from .train import fit, fit_scaled
 
-__version__ = "0.5.0"  # bump it with the API; Colab installs the commit pinned in pyproject.toml
+__version__ = "0.6.0"  # bump it with the API; Colab installs the commit pinned in pyproject.toml
 
 __all__ = [
+    "Recipe",
     "SmallCNN",
     "Standardizer",
     "all_hold",
@@ -53,6 +56,7 @@ __all__ = [
     "diagnose",
     "doctor",
     "exercises",
+    "experiments",
     "fit",
     "fit_scaled",
     "heads",
@@ -69,6 +73,8 @@ __all__ = [
     "predict",
     "r2",
     "report",
+    "restart_seeds",
+    "run_variants",
     "setup",
     "show_images",
     "slope_report",

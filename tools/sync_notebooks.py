@@ -217,7 +217,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--check", action="store_true", help="report out-of-date notebooks, change nothing")
     parser.add_argument("--execute", nargs="*", metavar="NOTEBOOK",
-                        help="also execute these notebooks (all if none named) and store their outputs, "
+                        help="also execute these notebooks (all if none named; when named, only they are synced) and store their outputs, "
                              "which nbval compares for the cells tagged nbval-check-output")
     parser.add_argument("--pin", metavar="REF", help="pin the setup cell to this commit (e.g. HEAD), whose "
                         "course_lib/ must be the working tree's, then sync every notebook")
@@ -231,6 +231,8 @@ def main() -> int:
         parser.error(f"no such notebook in notebooks/: {', '.join(sorted(unknown))}")
     stale = []
     for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        if to_execute and path.name not in to_execute:
+            continue  # named notebooks: sync and execute those only (others may be open in an editor)
         if args.check:
             nb = nbformat.read(path, as_version=4)
             head = expected_head(path.name)
