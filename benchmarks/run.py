@@ -166,8 +166,8 @@ def chapter_times(size: str, timeout: float | None = None, names: list[str] | No
     """
     runner = (
         "import resource, sys, nbformat\n"
-        "sys.path.insert(0, 'tools')\n"
-        "from kernel_client import execute_notebook\n"
+        "sys.path.insert(0, '.')\n"
+        "from tools.kernel_client import execute_notebook\n"
         "nb = nbformat.read(sys.argv[1], as_version=4)\n"
         "seconds, _ = execute_notebook(nb, 'notebooks', timeout=None)\n"
         "print(seconds, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"

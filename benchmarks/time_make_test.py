@@ -29,8 +29,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "make_test_time.json"
-sys.path.insert(0, str(ROOT / "tools"))
-import seed_sweep  # noqa: E402  (the one measurement of the host's rate, and the reference's)
+sys.path.insert(0, str(ROOT))
+from tools import seed_sweep  # noqa: E402  (the one measurement of the host's rate, and the reference's)
 
 REFERENCE = seed_sweep.REFERENCE  # its date; its rate is seed_sweep.reference_rate()
 

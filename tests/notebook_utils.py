@@ -32,13 +32,10 @@ def executed_chapter(path: Path) -> tuple[dict, object, list]:
     """Execute a chapter once per test session (tools/execute_chapters.py) and return its summary,
     the executed teacher notebook and the executed student cells. Later calls reuse the run."""
     if path.stem not in _EXECUTED:
-        import importlib.util
 
         import nbformat
 
-        spec = importlib.util.spec_from_file_location("execute_chapters", ROOT / "tools" / "execute_chapters.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+        from tools import execute_chapters as module
         if not _EXECUTED:  # the first run of the session: no cached output of an earlier session survives
             import shutil
 

@@ -7,7 +7,6 @@ nothing itself.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import textwrap
 
@@ -15,9 +14,7 @@ import nbformat
 import pytest
 from notebook_utils import NOTEBOOKS, ROOT, executed_chapter, tags
 
-spec = importlib.util.spec_from_file_location("execute_chapters", ROOT / "tools" / "execute_chapters.py")
-execute_chapters = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(execute_chapters)
+from tools import execute_chapters
 
 IDS = [p.name for p in NOTEBOOKS]
 

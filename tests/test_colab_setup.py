@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 import sysconfig
 import venv
 from pathlib import Path
@@ -19,8 +18,7 @@ from pathlib import Path
 import pytest
 from notebook_utils import NOTEBOOKS, ROOT, nbval_workspace, pinned_commit, setup_script
 
-sys.path.insert(0, str(ROOT / "tools"))
-import sync_notebooks  # noqa: E402
+from tools import sync_notebooks  # noqa: E402
 
 
 def _setup_source() -> str:

@@ -4,15 +4,11 @@ the notebook run; a normal run loses nothing."""
 
 from __future__ import annotations
 
-import sys
-
 import nbformat
 import pytest
 from nbclient.exceptions import CellExecutionError
-from notebook_utils import ROOT
 
-sys.path.insert(0, str(ROOT / "tools"))
-from kernel_client import ReplyTolerantClient  # noqa: E402
+from tools.kernel_client import ReplyTolerantClient  # noqa: E402
 
 
 def _notebook(*sources: str) -> nbformat.NotebookNode:

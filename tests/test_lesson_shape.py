@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-
 from notebook_utils import ROOT
 
-sys.path.insert(0, str(ROOT / "tools"))
-import lesson_stats  # noqa: E402
+from tools import lesson_stats  # noqa: E402
 
 
 def test_no_course_lib_function_is_longer_than_60_lines():

@@ -68,8 +68,8 @@ def _tiny(tmp_path: Path, first: str, stored: str, drop: bool, guard: bool) -> P
     (tmp_path / "conftest.py").write_text(textwrap.dedent(f"""
         import sys
         from nbval.kernel import RunningKernel
-        sys.path.insert(0, {str(ROOT / "tools")!r})
-        from kernel_client import guard_nbval
+        sys.path.insert(0, {str(ROOT)!r})
+        from tools.kernel_client import guard_nbval
 
         raw, dropped = RunningKernel.get_message, []
 

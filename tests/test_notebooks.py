@@ -151,8 +151,7 @@ def test_sync_refuses_an_unknown_notebook_before_touching_any():
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_shown_code_fits_the_page(path):
     """The book shows about 77 columns of code at 1280 px (tools/wrap_code.py); none scrolls."""
-    sys.path.insert(0, str(ROOT / "tools"))
-    from wrap_code import WIDTH, shown_code_cells, too_wide
+    from tools.wrap_code import WIDTH, shown_code_cells, too_wide
 
     nb = json.loads(path.read_text())
     wide = [line for cell in shown_code_cells(nb) for line in too_wide("".join(cell["source"]))]
@@ -160,8 +159,7 @@ def test_shown_code_fits_the_page(path):
 
 
 def test_wrapping_keeps_the_program_and_fits():
-    sys.path.insert(0, str(ROOT / "tools"))
-    from wrap_code import same_program, too_wide, wrap_source
+    from tools.wrap_code import same_program, too_wide, wrap_source
 
     source = textwrap.dedent('''\
         def f(a):

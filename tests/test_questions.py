@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
-from notebook_utils import ROOT
 
-sys.path.insert(0, str(ROOT / "tools"))
-import make_questions as mq  # noqa: E402
+from tools import make_questions as mq  # noqa: E402
 
 
 def test_the_committed_page_is_what_the_record_gives():

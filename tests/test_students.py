@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 
 import nbformat
 import pytest
-from notebook_utils import NOTEBOOKS, ROOT
+from notebook_utils import NOTEBOOKS
 
-spec = importlib.util.spec_from_file_location("make_students", ROOT / "tools" / "make_student_notebooks.py")
-make_students = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(make_students)
+from tools import make_student_notebooks as make_students
 
 
 def _solution_lines(source: str) -> list[str]:

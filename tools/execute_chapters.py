@@ -35,9 +35,10 @@ import nbformat
 from nbclient.exceptions import CellExecutionError, DeadKernelError
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-from kernel_client import execute_notebook  # noqa: E402
-from make_student_notebooks import BEGIN, student_version  # noqa: E402
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from tools.kernel_client import execute_notebook  # noqa: E402
+from tools.make_student_notebooks import BEGIN, student_version  # noqa: E402
 
 OUT = ROOT / "_build" / "executed"
 CACHE = ROOT / "_build" / ".jupyter_cache"

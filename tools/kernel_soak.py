@@ -19,8 +19,9 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-from kernel_client import execute_notebook  # noqa: E402
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from tools.kernel_client import execute_notebook  # noqa: E402
 
 
 def run_once(path: Path, grace: float = 30.0, timeout: int = 1200) -> dict:

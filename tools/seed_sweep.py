@@ -37,8 +37,8 @@ from multiprocessing import get_context
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT / "tools") not in sys.path:  # kernel_client, when imported from a test
-    sys.path.insert(0, str(ROOT / "tools"))
+if str(ROOT) not in sys.path:  # run as a script: the tools package
+    sys.path.insert(0, str(ROOT))
 DEFAULT_OUT = ROOT / "benchmarks" / "seed_sweep.json"
 REFERENCE = ROOT / "benchmarks" / "results-cpu.json"
 RATE = ("import importlib.util, torch\n"
@@ -99,7 +99,8 @@ def run_once(path: Path, seed: int, timeout: int = 1800, threads: int | None = N
     ``measure_host`` brackets the run by two measurements of the host's training rate."""
     rates = [host_rate(threads)] if measure_host else []
     import nbformat
-    from kernel_client import execute_notebook
+
+    from tools.kernel_client import execute_notebook
 
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
         log = Path(f.name)

@@ -195,10 +195,11 @@ def execute(path: Path) -> None:
     the hashes of the code they came from and without execution timestamps."""
     import os
 
-    if str(ROOT / "tools") not in sys.path:
-        sys.path.insert(0, str(ROOT / "tools"))
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
     import torch
-    from kernel_client import execute_notebook
+
+    from tools.kernel_client import execute_notebook
 
     threads = int(os.environ.get("OMP_NUM_THREADS") or torch.get_num_threads())  # the kernel's, as it inherits
     nb = nbformat.read(path, as_version=4)
