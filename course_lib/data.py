@@ -648,3 +648,15 @@ def load_image_folder(csv_path: str | Path, image_size: int | None = None) -> tu
     y = torch.tensor(targets, dtype=torch.float32)
     check_finite(y, "y")
     return torch.stack(images), y
+
+
+def scaled_split(x: torch.Tensor, y: torch.Tensor, n_val: int
+                 ) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor], Standardizer]:
+    """:func:`train_val_split`, then standardise both parts' targets with the training part's statistics.
+
+    Returns ``(x_train, y_train_scaled), (x_val, y_val_scaled), scaler``; ``scaler.inverse_transform``
+    brings predictions back to target units. The validation targets never inform the scaling.
+    """
+    (x_train, y_train), (x_val, y_val) = train_val_split(x, y, n_val)
+    scaler = Standardizer().fit(y_train)
+    return (x_train, scaler.transform(y_train)), (x_val, scaler.transform(y_val)), scaler

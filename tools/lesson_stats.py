@@ -21,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_FUNCTION_LIMIT = 10
 LIBRARY_FUNCTION_LIMIT = 60
+CLAIM_LIMIT = 3  # lines of one cl.claim(...) call after formatting
 
 
 def shown_code(nb: dict) -> list[str]:
@@ -49,6 +50,21 @@ def long_functions(source: str, limit: int) -> list[tuple[str, int]]:
             if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.end_lineno - n.lineno + 1 > limit]
 
 
+def long_claims(source: str, limit: int) -> list[tuple[str, int]]:
+    """``(statement, lines)`` of every ``cl.claim(...)`` call in ``source`` spanning more than ``limit`` lines."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    out = []
+    for n in ast.walk(tree):
+        if (isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "claim"
+                and n.end_lineno - n.lineno + 1 > limit):
+            first = n.args[0] if n.args else None
+            out.append((first.value if isinstance(first, ast.Constant) else "?", n.end_lineno - n.lineno + 1))
+    return out
+
+
 def chapter_stats(path: Path) -> dict:
     """One chapter's numbers."""
     cells = shown_code(json.loads(path.read_text()))
@@ -56,7 +72,8 @@ def chapter_stats(path: Path) -> dict:
     claim = sum(lines(c) for c in cells if "cl.claim(" in c)
     return {"cells": len(cells), "lines": sum(sizes), "median": statistics.median(sizes) if sizes else 0,
             "longest": max(sizes, default=0), "claim_lines": claim,
-            "functions_over_limit": [f for c in cells for f in long_functions(c, NOTEBOOK_FUNCTION_LIMIT)]}
+            "functions_over_limit": [f for c in cells for f in long_functions(c, NOTEBOOK_FUNCTION_LIMIT)],
+            "claims_over_limit": [f for c in cells for f in long_claims(c, CLAIM_LIMIT)]}
 
 
 def book_stats(notebooks: list[Path]) -> dict:
@@ -71,6 +88,7 @@ def book_stats(notebooks: list[Path]) -> dict:
             "longest": max(sizes), "claim_share": claim / total if total else 0.0,
             "notebook_functions_over_limit": {k: c["functions_over_limit"] for k, c in chapters.items()
                                               if c["functions_over_limit"]},
+            "claims_over_limit": {k: c["claims_over_limit"] for k, c in chapters.items() if c["claims_over_limit"]},
             "library_functions_over_limit": library}
 
 
@@ -89,6 +107,7 @@ def main() -> int:
     print(f"{'book':<28} {stats['cells']:3d} cells {stats['lines']:5d} lines, median {stats['median']:4.1f}, "
           f"longest {stats['longest']:3d}, claim cells {stats['claim_share']:.0%}")
     print("notebook functions over 10 lines:", stats["notebook_functions_over_limit"] or "none")
+    print("claims over 3 lines:", {k: len(v) for k, v in stats["claims_over_limit"].items()} or "none")
     print("course_lib functions over 60 lines:", stats["library_functions_over_limit"] or "none")
     return 0
 
