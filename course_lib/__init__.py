@@ -35,7 +35,7 @@ from .experiments import Recipe, restart_seeds, run_variants
 from .metrics import baseline_mse, mse, r2, slope_report
 from .models import SmallCNN, count_parameters, init_output_bias, predict
 from .plots import plot_learning_curves, plot_pred_vs_target, show_images
-from .train import fit, fit_scaled
+from .train import fit
 
 __version__ = "0.6.0"  # bump it with the API; Colab installs the commit pinned in pyproject.toml
 
@@ -58,7 +58,6 @@ __all__ = [
     "exercises",
     "experiments",
     "fit",
-    "fit_scaled",
     "heads",
     "init_output_bias",
     "losses",

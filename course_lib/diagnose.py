@@ -338,3 +338,16 @@ def label_noise_variance(first: Any, second: Any) -> float:
     if not bool(torch.isfinite(a).all() and torch.isfinite(b).all()):
         raise ValueError("first and second must not hold NaN or infinite values")
     return float((a - b).var() / 2)
+
+
+def diverged(history: Any, pred: torch.Tensor | None = None) -> bool:
+    """Whether a run diverged: its training loss stopped being a finite number in some epoch (what
+    :func:`course_lib.train.fit` records in ``history.train_loss``), or, when ``pred`` is given, its
+    predictions hold NaN or infinity. Count such a run as diverged instead of scoring its numbers."""
+    losses = getattr(history, "train_loss", None)
+    if not isinstance(losses, (list, tuple)):
+        raise TypeError(f"history must be the History that fit returns, got {type(history).__name__}")
+    if pred is not None and not isinstance(pred, torch.Tensor):
+        raise TypeError(f"pred must be a torch.Tensor of predictions or None, got {type(pred).__name__}")
+    finite = all(math.isfinite(float(v)) for v in losses)
+    return not (finite and (pred is None or bool(torch.isfinite(pred).all())))

@@ -116,3 +116,130 @@ def mean(values: Sequence[float]) -> float:
     if not values:
         raise ValueError("values must not be empty")
     return sum(values) / len(values)
+
+
+class Scored(NamedTuple):
+    """A trained model, its :class:`History`, and its MSE on its training and validation data,
+    each divided by the variance of the training targets (1.0 = the mean predictor)."""
+
+    model: nn.Module
+    history: History
+    train: float
+    val: float
+
+    @property
+    def gap(self) -> float:
+        """(validation - training) / validation: how much better the model fits its training
+        labels than new ones, as a fraction of the validation error (overfitting when large)."""
+        return (self.val - self.train) / self.val
+
+
+def train_and_score(recipe: Recipe, data: tuple[torch.Tensor, torch.Tensor],
+                    val: tuple[torch.Tensor, torch.Tensor], *, model: Mapping[str, Any] | None = None,
+                    **changes: Any) -> Scored:
+    """``recipe.train(data, val, model=model, **changes)``, scored in units of Var(y) as
+    :func:`course_lib.train.fit_and_score` scores: the MSE of the trained model (eval mode) on
+    ``data`` and on ``val`` over the variance of ``data``'s targets, so that a plateau's height
+    reads directly against a label-noise floor in the same unit (chapter 9).
+
+    ``changes`` are fit's options for this run, or ``make_model``, ``scaled`` and ``seed`` (as in
+    :meth:`Recipe.but`); ``model`` holds the arguments of ``make_model``.
+    """
+    from .models import predict
+    from .train import _check_data
+
+    if not isinstance(recipe, Recipe):
+        raise TypeError(f"recipe must be a course_lib Recipe, got {type(recipe).__name__}")
+    if val is None:
+        raise ValueError("val must be a pair (x, y): the run is scored on it")
+    x_val, y_val = _check_data(val, "val")
+    own = {k: changes.pop(k) for k in ("make_model", "scaled", "seed") if k in changes}
+    trained = recipe.but(**own).train(data, (x_val, y_val), model=model, **changes)
+    var = data[1].double().var(dim=0).mean()
+    device = next(trained.model.parameters()).device
+    scores = [float(((predict(trained.model, x, device=device).to(y.device).double() - y.double()) ** 2).mean()
+                    / var) for x, y in (data, (x_val, y_val))]
+    return Scored(trained.model, trained.history, *scores)
+
+
+class BestOf(NamedTuple):
+    """Runs of one recipe from several seeds, every run's measurements, and the run a score picks."""
+
+    runs: list[Trained]
+    measures: list[Mapping[str, Any]]
+    best: int
+
+    @property
+    def best_run(self) -> Trained:
+        """The picked run (model, history, seed)."""
+        return self.runs[self.best]
+
+    @property
+    def best_measures(self) -> Mapping[str, Any]:
+        """The picked run's measurements."""
+        return self.measures[self.best]
+
+    def mean(self, key: str) -> float:
+        """Measurement ``key`` averaged over every run, not only the picked one."""
+        if not self.measures or key not in self.measures[0]:
+            raise ValueError(f"key must name a measurement, one of {list(self.measures[0]) if self.measures else []}")
+        return mean([m[key] for m in self.measures])
+
+
+def best_of(recipe: Recipe, data: tuple[torch.Tensor, torch.Tensor], seeds: Sequence[int],
+            measure: Callable[[Trained], Mapping[str, Any]], by: str, **options: Any) -> BestOf:
+    """Train ``recipe`` on ``data`` from each of ``seeds``, measure every run, and pick the run
+    whose ``measure(run)[by]`` is lowest (the first of equals), as one does in practice with a
+    network whose outcome depends on its initialisation.
+
+    ``by`` should name a *training* score (the error on ``data``): choosing by a test error would
+    let the test set pick the model. ``options`` go to :meth:`Recipe.runs` (fit's options,
+    ``model=``). Every run and its measurements are kept, so the spread over runs stays visible.
+    """
+    if not isinstance(recipe, Recipe):
+        raise TypeError(f"recipe must be a course_lib Recipe, got {type(recipe).__name__}")
+    if not callable(measure):
+        raise TypeError("measure must be a function of a Trained run returning a dict of measurements")
+    if not isinstance(by, str):
+        raise TypeError(f"by must be the name of a measurement (a str), got {type(by).__name__}")
+    runs = recipe.runs(data, seeds, **options)
+    measures = [measure(run) for run in runs]
+    for m in measures:
+        if not isinstance(m, Mapping) or by not in m:
+            raise ValueError(f"measure must return a dict with the score by={by!r}, got {m!r}")
+    scores = [float(m[by]) for m in measures]
+    if any(s != s for s in scores):
+        raise ValueError(f"the score {by!r} is NaN in some run: no run can be picked by it")
+    return BestOf(runs, measures, min(range(len(runs)), key=scores.__getitem__))
+
+
+def print_scores(runs: Mapping[str, Scored], floor: float | None = None, fmt: str = "{:.3f}") -> None:
+    """Print scored runs (:func:`train_and_score`) as a table: MSE / Var(y) on the training and the
+    validation data, the gap between them (:attr:`Scored.gap`) and each model's parameter count;
+    ``floor`` (a noise floor in the same unit) adds a row to read the errors against."""
+    from .models import count_parameters
+    from .report import print_table
+
+    if not isinstance(runs, Mapping) or not runs or not all(isinstance(r, Scored) for r in runs.values()):
+        raise TypeError("runs must be a non-empty dict of name -> Scored (what train_and_score returns)")
+    rows = {name: [r.train, r.val, f"{r.gap:.0%}", f"{count_parameters(r.model):,}"] for name, r in runs.items()}
+    if floor is not None:
+        rows["noise floor"] = [float(floor), float(floor), "", ""]
+    print_table(rows, ["train", "validation", "gap / validation", "parameters"], fmt)
+
+
+def average_runs(runs: Sequence[Mapping[str, Sequence[float]]]) -> dict[str, list[float]]:
+    """The mean of several runs' measurements, key by key and position by position.
+
+    Each run is a dict of lists of numbers (what :func:`course_lib.metrics.error_by_range` returns,
+    say); the result has the same keys, each list holding the mean over the runs at each position.
+    """
+    if isinstance(runs, Mapping) or not isinstance(runs, Sequence) or not runs:
+        raise TypeError("runs must be a non-empty list of dicts of lists (one dict per run)")
+    for run in runs:
+        if not isinstance(run, Mapping):
+            raise TypeError(f"each run must be a dict of lists, got {type(run).__name__}")
+        if set(run) != set(runs[0]) or any(len(run[k]) != len(runs[0][k]) for k in run):
+            raise ValueError("runs must have the same keys, each with a list of the same length")
+    return {k: [sum(float(r[k][i]) for r in runs) / len(runs) for i in range(len(runs[0][k]))]
+            for k in runs[0]}

@@ -318,3 +318,28 @@ def gaussian_quantile(q: float) -> float:
     if isinstance(q, bool) or not isinstance(q, (int, float)) or not 0 < q < 1:
         raise ValueError(f"q must be a number in (0, 1), got {q!r}")
     return float(torch.special.ndtri(torch.tensor(float(q), dtype=torch.float64)))
+
+
+def coverage_between(lower: torch.Tensor, upper: torch.Tensor, target: torch.Tensor) -> float:
+    """Fraction of targets inside their interval ``[lower, upper]`` (ends included): the outer
+    columns of a quantile head, say. Compare it with the level the intervals promise, on data the
+    model never trained on. The three tensors have one shape, e.g. (N, 1)."""
+    for name, t in (("lower", lower), ("upper", upper), ("target", target)):
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+    if not lower.shape == upper.shape == target.shape or target.numel() == 0:
+        raise ValueError(f"lower, upper and target must have one non-empty shape, got {tuple(lower.shape)}, "
+                         f"{tuple(upper.shape)} and {tuple(target.shape)}")
+    return float(((target >= lower) & (target <= upper)).float().mean())
+
+
+def slope_summary(pred: Any, target: Any) -> dict[str, float]:
+    """A predictor's slopes as one row of a table (``cl.report.print_table``), for one output.
+
+    ``r2``; ``slope``: of the prediction on the target (the scatter plot's line, R² for every
+    calibrated predictor); ``cal_slope``: of the target on the prediction (1 when calibrated);
+    ``mse``. The numbers of :func:`slope_report` and :func:`mse`, under short names.
+    """
+    rep = slope_report(pred, target)
+    return {"r2": rep["r2"], "slope": rep["pred_on_target_slope"],
+            "cal_slope": rep["target_on_pred_slope"], "mse": mse(pred, target)}

@@ -496,3 +496,79 @@ def plot_bin_probabilities(logits: Any, centres: Any, target: float | None = Non
     ax.set_title(title, fontsize=10)
     ax.legend(loc="upper left", fontsize=7, framealpha=0.6)
     return ax
+
+
+def plot_bin_panels(logits: dict[int, Any], centres: dict[int, Any], target: Any, image: int = 0,
+                    label: str = "image") -> plt.Figure:
+    """One image's predicted distribution over bins for each number of bins K, side by side:
+    ``logits`` maps K to logits (N, K), ``centres`` maps K to the K bin centres, ``target`` holds the
+    N true values (chapter 6). The static twin of :func:`course_lib.widgets.bins_explorer`; panel
+    titles read ``"{K} bins, {label} {image}"``."""
+    if not isinstance(logits, dict) or not isinstance(centres, dict) or not logits or set(logits) != set(centres):
+        raise ValueError("logits and centres must be non-empty dicts with the same keys (numbers of bins)")
+    y = torch.as_tensor(target, dtype=torch.float32).reshape(-1)
+    image = check_positive_int(image, "image", minimum=0)
+    if image >= len(y):
+        raise ValueError(f"image must be below the number of targets, {len(y)}; got {image}")
+    if not isinstance(label, str):
+        raise TypeError(f"label must be a str, got {type(label).__name__}")
+    fig, axes = plt.subplots(1, len(logits), figsize=(14 / 3 * len(logits), 3.8), squeeze=False)
+    for ax, k in zip(axes[0], logits):
+        plot_bin_probabilities(logits[k][image], centres[k], float(y[image]), ax=ax, title=f"{k} bins, {label} {image}")
+    fig.tight_layout()
+    return fig
+
+
+def plot_collapse_evidence(history: History, spreads: Sequence[Sequence[float]], dead: dict[str, float],
+                           collapsed: Sequence[int] = (), baseline: float | None = None) -> plt.Figure:
+    """A collapsed run's evidence in three panels (chapter 2).
+
+    Left, its learning curves (``history``) against ``baseline``, Var(y), the mean predictor's loss;
+    middle, the validation spread ratio after each epoch of every run in ``spreads`` (one list per
+    run, such as ``history.extra["spread_ratio"]`` with a :class:`course_lib.diagnose.PredictionTracker`),
+    the runs whose indices are in ``collapsed`` in red; right, the fraction of dead units of each ReLU
+    layer, ``dead`` (:func:`course_lib.diagnose.dead_relu_fractions` of the collapsed model).
+    """
+    if isinstance(spreads, (str, bytes)) or not isinstance(spreads, Sequence) or not spreads:
+        raise ValueError("spreads must be a non-empty list with one list of spread ratios per run")
+    if any(isinstance(s, (str, bytes)) or not isinstance(s, Sequence) or not s for s in spreads):
+        raise ValueError("each entry of spreads must be a non-empty list of spread ratios (one per epoch)")
+    if not isinstance(dead, dict) or not dead:
+        raise ValueError("dead must be a non-empty dict {ReLU layer: fraction of dead units}")
+    if any(isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < len(spreads) for i in collapsed):
+        raise ValueError(f"collapsed must list indices of runs in spreads (0 to {len(spreads) - 1}), got {collapsed!r}")
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    plot_learning_curves(history, ax=axes[0], baseline=baseline, title="Loss stuck at Var(y)")
+    for i, values in enumerate(spreads):
+        axes[1].plot(range(1, len(values) + 1), values, "o-", ms=3, color="C3" if i in collapsed else "C0",
+                     alpha=0.7)
+    axes[1].set(xlabel="epoch", ylabel="std(prediction) / std(target)", title="Prediction spread (red: collapsed)")
+    axes[2].bar(list(dead), list(dead.values()), color="C3")
+    axes[2].set(xlabel="ReLU layer", ylabel="fraction of dead units", title="Dead ReLUs in the collapsed run",
+                ylim=(0, 1.05))
+    fig.tight_layout()
+    return fig
+
+
+def plot_overfit_ladder(ladders: dict[str, dict[int, float]], threshold: float = 0.1, ax: plt.Axes | None = None,
+                        title: str = "The overfitting ladder, from one initialisation") -> plt.Axes:
+    """Each pipeline's overfitting ladder (``{name: overfit_ladder(...)}``, see
+    :func:`course_lib.diagnose.overfit_ladder`): the final loss / Var(y) of every rung against its
+    number of examples (log axis), with the line below which a rung counts as memorised (chapter 2)."""
+    from ._checks import check_number
+
+    if not isinstance(ladders, dict) or not ladders:
+        raise ValueError("ladders must be a non-empty dict {pipeline: {rung size: loss / Var(y)}}")
+    for name, rungs in ladders.items():
+        if not isinstance(rungs, dict) or not rungs:
+            raise ValueError(f"ladders[{name!r}] must be a non-empty dict {{rung size: loss / Var(y)}}")
+    threshold = check_number(threshold, "threshold", low=0.0)
+    ax = _axes(ax, figsize=(6, 3.5))
+    for name, rungs in ladders.items():
+        ax.plot(list(rungs), list(rungs.values()), "o-", label=name)
+    ax.axhline(threshold, color="gray", linestyle=":", label=f"memorised below {threshold:g}")
+    ax.set(xscale="log", xlabel="examples to memorise (rung)", ylabel="final loss / Var(y)", title=title)
+    sizes = sorted({n for rungs in ladders.values() for n in rungs})
+    ax.set_xticks(sizes, [str(n) for n in sizes])
+    ax.legend(fontsize=8)
+    return ax

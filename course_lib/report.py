@@ -60,26 +60,31 @@ def show_source(obj: Any) -> Any:
 
 
 def print_table(rows: Mapping[str, Mapping[str, Any] | Sequence[Any]], columns: Sequence[str] | None = None,
-                fmt: str = "{:.3f}", width: int = PAGE_WIDTH) -> None:
+                fmt: str | Sequence[str] = "{:.3f}", width: int = PAGE_WIDTH) -> None:
     """Print runs as a table: one row per name, one column per measurement, numbers as ``fmt``.
 
     ``rows`` maps a row's name to a dict of column -> value (columns from the first row unless
     ``columns`` names them) or to a sequence of values (one column per ``columns`` entry, or numbered
-    when ``columns`` is None). Strings are printed as they are. Raises ``ValueError`` when the table
-    would be wider than ``width`` (shorten the names: a wrapped table loses its columns).
+    when ``columns`` is None). ``fmt`` formats every number, or is a list of formats, one per
+    column (``["{:.1f}", "{:.0f}"]``). Strings are printed as they are. Raises ``ValueError`` when
+    the table would be wider than ``width`` (shorten the names: a wrapped table loses its columns).
     """
     if not isinstance(rows, Mapping) or not rows:
         raise TypeError("rows must be a non-empty dict of row name -> values")
     first = next(iter(rows.values()))
     if columns is None:
         columns = list(first) if isinstance(first, Mapping) else [str(i + 1) for i in range(len(first))]
+    formats = [fmt] * len(columns) if isinstance(fmt, str) else list(fmt)
+    if len(formats) != len(columns) or not all(isinstance(f, str) for f in formats):
+        raise TypeError(f"fmt must be a format string or a list of {len(columns)} (one per column), got {fmt!r}")
     cells = {}
     for name, values in rows.items():
         if not isinstance(values, Mapping):
             if isinstance(values, str) or len(values) != len(columns):
                 raise ValueError(f"row {name!r} has {len(values)} values for {len(columns)} columns")
             values = dict(zip(columns, values))
-        cells[str(name)] = [v if isinstance(v, str) else fmt.format(v) for v in (values.get(c, "") for c in columns)]
+        cells[str(name)] = [v if isinstance(v, str) else f.format(v)
+                            for v, f in zip((values.get(c, "") for c in columns), formats)]
     left = max(len(n) for n in cells)
     widths = [max(len(str(c)), *(len(r[i]) for r in cells.values())) for i, c in enumerate(columns)]
     lines = [" " * left + "".join(f"  {c:>{w}}" for c, w in zip(columns, widths))]
@@ -88,3 +93,55 @@ def print_table(rows: Mapping[str, Mapping[str, Any] | Sequence[Any]], columns: 
         raise ValueError(f"the table is {max(len(line) for line in lines)} characters wide, over {width}: "
                          "shorten the row or column names")
     print("\n".join(lines))
+
+
+def print_runs(runs: Mapping[str, Sequence[float]], reference: str | None = None, fmt: str = "{:.3f}",
+               title: str | None = None, width: int = PAGE_WIDTH) -> dict[str, float]:
+    """Print each setting's runs (one number per seed) as its mean, min and max, largest mean first.
+
+    With ``reference`` (a key of ``runs``), a last column gives each mean over the reference's mean
+    (two decimals). ``title`` is printed above the table. Returns the means in the order of ``runs``,
+    so that what a chapter goes on to claim is exactly what it printed.
+    """
+    if not isinstance(runs, Mapping) or not runs:
+        raise TypeError("runs must be a non-empty dict of name -> list of numbers (one per run)")
+    means = {}
+    for name, values in runs.items():
+        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
+            raise ValueError(f"runs[{name!r}] must be a non-empty list of numbers, got {values!r}")
+        values = [float(v) for v in values]
+        means[name] = sum(values) / len(values)
+    if reference is not None and reference not in means:
+        raise ValueError(f"reference must be one of {list(means)}, got {reference!r}")
+    if title is not None and not isinstance(title, str):
+        raise TypeError(f"title must be a str or None, got {type(title).__name__}")
+    columns = ["mean", "min", "max"] + ([f"× {reference}"] if reference is not None else [])
+    rows = {}
+    for name in sorted(means, key=means.get, reverse=True):
+        rows[name] = [means[name], min(runs[name]), max(runs[name])]
+        if reference is not None:
+            rows[name].append(f"{means[name] / means[reference]:.2f}")
+    if title is not None:
+        print(wrap_text(title, width))
+    print_table(rows, columns, fmt, width)
+    return means
+
+
+def error_message(fn: Any, *args: Any, catch: tuple[type[Exception], ...] = (ValueError,), **kwargs: Any) -> str:
+    """The message of the error that ``fn(*args, **kwargs)`` raises, or ``""`` when it returns.
+
+    For showing what a refusal says (a model that checks its inputs, a function that checks its
+    arguments) and measuring whether it comes. Only the exceptions in ``catch`` are caught.
+    """
+    if not callable(fn):
+        raise TypeError(f"fn must be a function to call, got {type(fn).__name__}")
+    if isinstance(catch, type):
+        catch = (catch,)
+    if not isinstance(catch, tuple) or not catch or not all(isinstance(c, type) and issubclass(c, Exception)
+                                                            for c in catch):
+        raise TypeError(f"catch must be a tuple of exception classes, got {catch!r}")
+    try:
+        fn(*args, **kwargs)
+    except catch as err:
+        return str(err)
+    return ""

@@ -211,7 +211,7 @@ def test_fit_scaled_gaussian_head_predicts_mean_and_std_in_target_units():
     x = torch.rand(400, 3, 4, 4, generator=g)
     y = 200 + 50 * x[:, :1].mean(dim=(2, 3)) + 10 * torch.randn(400, 1, generator=g)
     net = nn.Sequential(nn.Flatten(), nn.Linear(48, 2))
-    model, _ = cl.fit_scaled(net, (x, y), epochs=60, lr=1e-2, batch_size=100, loss="gaussian_nll", progress=False)
+    model, _ = cl.train.fit_scaled(net, (x, y), epochs=60, lr=1e-2, batch_size=100, loss="gaussian_nll", progress=False)
     mean, std = cl.losses.split_gaussian(cl.predict(model, x))
     assert abs(float(mean.mean()) - float(y.mean())) < 2.0
     assert 7.0 < float(std.median()) < 14.0  # the label noise is 10 target units

@@ -71,7 +71,7 @@ def test_fit_passes_targets_to_a_target_aware_augmentation():
 def test_fit_scaled_predicts_in_target_units_and_saves_its_preprocessing():
     x, y = cl.make_dish_dataset(300, image_size=16, seed=0)
     torch.manual_seed(0)
-    model, hist = cl.fit_scaled(cl.SmallCNN(16, 1, width=4), (x, y), (x[:50], y[:50]), epochs=3, progress=False)
+    model, hist = cl.train.fit_scaled(cl.SmallCNN(16, 1, width=4), (x, y), (x[:50], y[:50]), epochs=3, progress=False)
     assert isinstance(model, cl.models.ScaledModel) and hist.epochs == 3 and len(hist.val_loss) == 3
     pred = cl.predict(model, x)
     assert 100 < float(pred.mean()) < 330  # concentration units, not standardised ones
@@ -82,7 +82,7 @@ def test_fit_scaled_predicts_in_target_units_and_saves_its_preprocessing():
     again.load_state_dict(state)
     assert torch.allclose(cl.predict(again, x), pred)
     with pytest.raises(ValueError, match="N, k"):
-        cl.fit_scaled(cl.SmallCNN(16, 1, width=4), (x, y[:, 0]), epochs=1, progress=False)
+        cl.train.fit_scaled(cl.SmallCNN(16, 1, width=4), (x, y[:, 0]), epochs=1, progress=False)
     with pytest.raises(TypeError, match="Standardizer"):
         cl.models.ScaledModel(nn.Linear(1, 1), "mean", cl.Standardizer())
     with pytest.raises(ValueError, match="not fitted"):
@@ -97,7 +97,7 @@ def test_fit_scaled_gives_target_aware_augmentations_targets_in_their_units():
         return x, y
 
     x, y = _images(16, 8), 200.0 + torch.arange(16.0)[:, None]
-    cl.fit_scaled(nn.Sequential(nn.Flatten(), nn.Linear(192, 1)), (x, y), epochs=1, batch_size=16,
+    cl.train.fit_scaled(nn.Sequential(nn.Flatten(), nn.Linear(192, 1)), (x, y), epochs=1, batch_size=16,
                   augment=augment.TargetAware(spy), progress=False, seed=0)
     assert torch.allclose(torch.sort(seen[0].flatten()).values, y.flatten(), atol=1e-3)
 

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 import course_lib as cl
+from course_lib.exercises import Choice, Exercise, Function, Number, PredictThenRun, TrainAndScore
 
 SOLUTIONS = {
     "01.1": lambda p, y: float(1 - ((y - p) ** 2).sum() / ((y - y.mean()) ** 2).sum()),
@@ -159,3 +160,75 @@ def test_design_and_prediction_checks_read_answers_fairly():
     message = cl.check("3.5", buggy, verbose=False).message
     numbers = [float(v) for v in __import__("re").findall(r"\d+\.\d+", message)[:3]]
     assert numbers[0] > numbers[2] > numbers[1], message  # buggy > unrecalibrated > best
+
+
+# ----- the kinds of exercise, on their own ------------------------------------------------------------------------
+
+
+def _square_function(**kwargs):
+    cases = lambda g: [("For 5 numbers", (torch.rand(5, generator=g),))]  # noqa: E731
+    return Function("hint", "square(x)", lambda x: x**2, cases, **kwargs)
+
+
+def test_function_kind_rejects_a_non_callable_with_a_clear_message():
+    ok, message = _square_function().check(3)
+    assert not ok and message == "Expected a function square(x), got int."
+
+
+def test_function_kind_names_a_known_mistake_else_shows_the_values():
+    kind = _square_function(wrong=((lambda got, want, x: torch.allclose(got, 2 * x.double()), "{case}: doubled."),))
+    assert kind.check(lambda x: x * x) == (True, "Your function matches the reference on every test case.")
+    assert kind.check(lambda x: 2 * x) == (False, "For 5 numbers: doubled.")
+    ok, message = kind.check(lambda x: x**3)
+    assert not ok and message.startswith("For 5 numbers your function gives") and "right value is" in message
+    assert kind.check(lambda x: x[:2] ** 2) == (False, "For 5 numbers expected a result of shape (5,), got (2,).")
+    assert kind.check(lambda x: None) == (False, "For 5 numbers expected a tensor of shape (5,), got NoneType.")
+    assert _square_function(flat=True).check(lambda x: (x**2)[:, None])[0]  # any shape with 5 values
+
+
+def test_number_kind_gives_the_known_wrong_message():
+    kind = Number("hint", 4.0, 1e-6, "Right.", "the best constant", {2.5: "2.5 is the median."})
+    assert kind.check(4) == (True, "Right.")
+    assert kind.check(2.5) == (False, "2.5 is the median.")
+    assert kind.check(3.0) == (False, "3.0 is not the best constant.")
+    assert kind.check(float("nan"))[0] is False and kind.check(True)[0] is False
+
+
+def test_choice_kind_reads_letters_fairly_and_names_each_wrong_option():
+    kind = Choice("hint", "B", "Right.", {"A": "Not A.", "C": "Not C."})
+    assert kind.check(" b ") == (True, "Right.")
+    assert kind.check("c") == (False, "Not C.")
+    assert kind.check("D") == (False, "Expected one letter of ['A', 'B', 'C'].")
+    assert kind.check("AB")[0] is False and kind.check(1)[0] is False
+    words = Choice("hint", "cause", "Right.", {"symptom": "A symptom."}, letters=False, other="the cause")
+    assert words.check("other") == (False, "'other' is not the cause.") and words.check("Cause")[0] is False
+
+
+def test_predict_then_run_kind_checks_the_pair_then_compares_the_prediction_with_the_run():
+    kind = PredictThenRun("hint", {True: "a pass", False: "a failure"}, lambda m: m < 0.1, "Measured {m:.2f}: "
+                          "{outcome}.", "{m:.2f}", ("prediction", "ratio"), 0,
+                          outcomes={True: "it passes", False: "it fails"})
+    assert kind.check((True, 0.05)) == (True, "Measured 0.05: it passes.")
+    assert kind.check((False, 0.46)) == (True, "Measured 0.46: it fails.")
+    assert kind.check((True, 0.46)) == (False, "You predicted a pass; the run measures 0.46.")
+    assert kind.check(0.46) == (False, "Expected the pair (prediction, ratio) that the cell passes.")
+    assert "ratio must be" in kind.check((True, -1.0))[1] and "ratio must be" in kind.check((True, "0.4"))[1]
+    assert "prediction must be one of [True, False]" in kind.check((1, 0.46))[1]
+    run = PredictThenRun("hint", ("A", "B"), lambda m: "A" if m > 0 else "B", "Right.", "{m:g}", run=lambda: 2.0)
+    assert run.check(" a ") == (True, "Right.") and run.check("B") == (False, "You predicted B; the run measures 2.")
+
+
+def test_train_and_score_kind_builds_the_model_from_make_model_and_refuses_a_model():
+    kind = TrainAndScore("hint", lambda model: (True, f"Measured a {type(model).__name__}."), 0)
+    assert kind.check(lambda: torch.nn.Linear(1, 1)) == (True, "Measured a Linear.")
+    assert kind.check(torch.nn.Linear(1, 1)) == (False, kind.expected)
+    assert kind.check(lambda: 3) == (False, "make_model() must return a torch.nn.Module, got int.")
+    pair = TrainAndScore("hint", lambda a: (False, "Measured."), accepts=lambda a: isinstance(a, tuple),
+                         expected="Expected a pair, got {type}.")
+    assert pair.check([1, 2]) == (False, "Expected a pair, got list.") and pair.check((1, 2)) == (False, "Measured.")
+
+
+def test_every_exercise_is_a_kind_or_has_a_checker_and_a_hint():
+    for ex in cl.exercises.EXERCISES.values():
+        assert isinstance(ex, Exercise) and ex.hint.strip()
+        assert type(ex) is not Exercise or callable(ex.checker)

@@ -260,7 +260,7 @@ def test_scaled_model_input_check_refuses_rescaled_inputs():
     torch.manual_seed(0)
     x = torch.rand(64, 3, 8, 8) * 255
     y = x.mean(dim=(1, 2, 3))[:, None]
-    model, _ = cl.fit_scaled(cl.SmallCNN(8, 1, width=4), (x, y), epochs=1, batch_size=32, check_inputs=True)
+    model, _ = cl.train.fit_scaled(cl.SmallCNN(8, 1, width=4), (x, y), epochs=1, batch_size=32, check_inputs=True)
     assert model.x_range.tolist() == pytest.approx([float(x.min()), float(x.max())])
     cl.predict(model, x)  # as in training: accepted
     for wrong in (x / 127, x / 255, x * 2):
@@ -270,7 +270,7 @@ def test_scaled_model_input_check_refuses_rescaled_inputs():
     assert cl.predict(model, x / 127).shape == (64, 1)
     model.train()
     model(x / 127)  # training mode (augmented batches) is never checked
-    off, _ = cl.fit_scaled(cl.SmallCNN(8, 1, width=4), (x, y), epochs=1, batch_size=32)
+    off, _ = cl.train.fit_scaled(cl.SmallCNN(8, 1, width=4), (x, y), epochs=1, batch_size=32)
     assert not off.check_inputs and cl.predict(off, x / 127).shape == (64, 1)
     reloaded = cl.models.ScaledModel(cl.SmallCNN(8, 1, width=4), cl.Standardizer().fit(x[:2]), cl.Standardizer().fit(y[:2]),
                               check_inputs=True)
