@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -99,6 +100,12 @@ def test_chapter_page_in_chromium(site, browser, nb):
         figures = _figures_in(nb)
         shown = page.locator(".cell_output img").count()
         assert shown >= figures, f"the notebook shows {figures} figures, the page {shown}"
+        # Every figure is numbered and captioned, and its alt text says what it shows (not a file name).
+        alts = page.eval_on_selector_all(".cell_output img", "els => els.map(e => e.alt || '')")
+        named = [a for a in alts if len(a) < 30 or re.search(r"\.(png|jpe?g|svg)$|^[0-9a-f]{16,}", a)]
+        assert not named, f"images whose alt text is missing or a file name: {named[:3]}"
+        captions = page.locator("figure figcaption").all_inner_texts()
+        assert len(captions) >= figures and all(c.startswith("Fig.") for c in captions), captions[:3]
         # Maths is typeset by the book's own MathJax (no internet needed).
         assert page.locator("mjx-container").count() > 0, "no maths rendered"
         assert page.locator("script[src*='_static/mathjax/tex-chtml.js']").count() == 1
