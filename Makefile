@@ -1,5 +1,6 @@
 # Two commands on a fresh machine (each creates .venv and installs the pinned versions first):
-#   make book   executes every chapter and builds the HTML book into _build/html
+#   make book   executes every chapter and builds the HTML book into _build/html (with the
+#               student versions of the chapters in _build/html/student)
 #   make test   runs every test: ruff, course_lib unit tests, every chapter executed once (its
 #               claims, its stored claim outputs, its student version), the book built from
 #               those executions with warnings as errors, and the browser test of the built book
@@ -26,6 +27,7 @@ setup: $(STAMP)
 book: $(STAMP)
 	rm -rf _build/.jupyter_cache
 	$(BIN)/jupyter-book build . --all --warningiserror --nitpick --keep-going
+	$(BIN)/python tools/make_student_notebooks.py --out _build/html/student
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -66,3 +66,33 @@ def test_workflow_tags_the_library_version():
 
     assert version == course_lib.__version__
     assert "git push origin" in script and flow["permissions"]["contents"] == "write"
+
+
+def test_student_versions_are_published_and_linked_from_every_chapter():
+    """make book writes the student notebooks into the site; the workflow pushes them to the students
+    branch (Colab opens GitHub files only); every chapter links both, and the student copy drops the link."""
+    import json
+
+    from notebook_utils import NOTEBOOKS
+
+    assert "tools/make_student_notebooks.py --out _build/html/student" in (ROOT / "Makefile").read_text()
+    steps = yaml.safe_load(WORKFLOW.read_text())["jobs"]["build"]["steps"]
+    push = [s for s in steps if "git push -f origin HEAD:students" in s.get("run", "")]
+    assert push and "_build/html/student/*.ipynb" in push[0]["run"]
+    names = [s.get("run") or s.get("uses") for s in steps]
+    assert names.index("make book") < names.index(push[0]["run"])
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    site, repo = config["html"]["baseurl"].rstrip("/"), config["repository"]["url"].split("github.com/")[1]
+    for nb in NOTEBOOKS:
+        cells = json.loads(nb.read_text())["cells"]
+        links = [c for c in cells if "student-links" in c["metadata"].get("tags", [])]
+        assert len(links) == 1, nb.name
+        text = "".join(links[0]["source"])
+        assert f"{site}/student/{nb.name}" in text
+        assert f"colab.research.google.com/github/{repo}/blob/students/{nb.name}" in text
+    import nbformat
+
+    from tools.make_student_notebooks import student_version
+
+    student = student_version(nbformat.read(NOTEBOOKS[0], as_version=4))
+    assert not [c for c in student.cells if "student-links" in c.metadata.get("tags", [])]

@@ -45,6 +45,19 @@ BADGE_TEMPLATE = (
 )
 
 
+STUDENT_TEMPLATE = (
+    "**Student version** of this chapter, with the exercises' solutions taken out: "
+    "[open it in Colab](https://colab.research.google.com/github/{slug}/blob/students/{name}) or "
+    "[download it]({site}student/{name}). Teachers: see [Teaching with this book](../book/teaching.md)."
+)
+
+
+def site_url() -> str:
+    """The published book's address (``html.baseurl`` in ``_config.yml``), ending in a slash."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    return config["html"]["baseurl"].rstrip("/") + "/"
+
+
 def repository() -> tuple[str, str]:
     """The repository URL and branch from ``_config.yml``."""
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
@@ -118,7 +131,9 @@ def expected_head(name: str) -> list[nbformat.NotebookNode]:
     badge.metadata["tags"] = ["colab-badge", "remove-cell"]
     setup = nbformat.v4.new_code_cell(SETUP_TEMPLATE.format(url=url, commit=library_commit()))
     setup.metadata["tags"] = ["setup", "remove-input"]  # the page shows only its one-line result
-    return [badge, setup]
+    links = nbformat.v4.new_markdown_cell(STUDENT_TEMPLATE.format(slug=slug, name=name, site=site_url()))
+    links.metadata["tags"] = ["student-links"]  # the workflow publishes student/ on the site and the branch
+    return [badge, setup, links]
 
 
 def sync(path: Path) -> bool:
@@ -126,18 +141,18 @@ def sync(path: Path) -> bool:
 
     A chapter opens with the Colab badge (removed from the book), its title cell (the title and
     the learning goals, which the page shows first), then the setup cell (the page shows only its
-    one-line result)."""
+    one-line result) and the links to the chapter's student version."""
     nb = nbformat.read(path, as_version=4)
     before = nbformat.writes(nb)
-    badge, setup = expected_head(path.name)
-    old = [c for c in nb.cells[:3] if {"colab-badge", "setup"} & set(c.metadata.get("tags", []))]
+    badge, setup, links = expected_head(path.name)
+    old = [c for c in nb.cells[:4] if {"colab-badge", "setup", "student-links"} & set(c.metadata.get("tags", []))]
     for prev in old:
         if prev.cell_type == "code" and prev.source == setup.source:
             setup.outputs, setup.execution_count = prev.outputs, prev.execution_count
     rest = [c for c in nb.cells if not any(c is o for o in old)]
     if not (rest and rest[0].cell_type == "markdown" and rest[0].source.startswith("# ")):
         raise ValueError(f"{path.name}: the first cell after the badge must be the title cell ('# N. Title')")
-    nb.cells = [badge, rest[0], setup] + rest[1:]
+    nb.cells = [badge, rest[0], setup, links] + rest[1:]
     nb.metadata.pop("jupytext", None)
     nb.metadata["kernelspec"] = KERNELSPEC
     nb.metadata["language_info"] = {"name": "python"}
@@ -237,7 +252,7 @@ def main() -> int:
         if args.check:
             nb = nbformat.read(path, as_version=4)
             head = expected_head(path.name)
-            if [c.source for c in nb.cells[:3:2]] != [c.source for c in head]:
+            if [c.source for c in (nb.cells[0], *nb.cells[2:4])] != [c.source for c in head]:
                 stale.append(f"{path.name} (badge or setup cell: run tools/sync_notebooks.py)")
             if any(nb.metadata.get(k) != v for k, v in COLAB_METADATA.items()):
                 stale.append(f"{path.name} (Colab's GPU-runtime metadata: run tools/sync_notebooks.py)")
