@@ -222,3 +222,26 @@ def test_no_code_cell_or_output_scrolls_sideways(site, browser, nb):
         assert not clipped, f"equations wider than the page: {clipped}"
     finally:
         page.close()
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS[1:3], ids=[p.stem for p in NOTEBOOKS[1:3]])
+def test_chapter_prints_with_figures_and_callouts_without_navigation(site, browser, nb, tmp_path):
+    """Printed from the browser (print media, Chromium's page.pdf): the navigation is hidden, every
+    figure and claim callout is there, and the folded solutions stay folded."""
+    page, errors = _open(browser, f"{site}/notebooks/{nb.stem}.html")
+    try:
+        page.emulate_media(media="print")
+        shown = ("sel => Array.from(document.querySelectorAll(sel)).filter(e => e.offsetParent !== null "
+                 "&& getComputedStyle(e).display !== 'none').length")
+        for chrome in (".bd-sidebar-primary", ".bd-header", ".bd-sidebar-secondary"):
+            assert page.evaluate(shown, chrome) == 0, f"{chrome} is printed"
+        assert page.evaluate(shown, ".cell_output img") >= _figures_in(nb)
+        assert page.evaluate(shown, "figure figcaption") >= _figures_in(nb)
+        assert page.evaluate(shown, "[role=note]") >= 1, "no claim callout is printed"
+        assert page.evaluate("document.querySelectorAll('details.hide[open]').length") == 0
+        pdf = tmp_path / f"{nb.stem}.pdf"
+        page.pdf(path=str(pdf))
+        assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 100_000
+        assert not errors, errors
+    finally:
+        page.close()
