@@ -5,6 +5,7 @@
 #               claims, its stored claim outputs, its student version), the book built from
 #               those executions with warnings as errors, and the browser test of the built book
 #   make unit   ruff and the library's unit tests only (no chapter executed; under a minute)
+#   make pdf    the whole book as one PDF (_build/pdf/book.pdf), after make book
 #   make lowerbounds   the library and chapter 1 on the Colab-like lower bounds of pyproject.toml
 PYTHON ?= python3
 VENV := .venv
@@ -14,7 +15,7 @@ STAMP := $(VENV)/.installed
 export COURSE_PROGRESS := 0
 export PYTHONHASHSEED := 0
 
-.PHONY: book test unit lowerbounds setup students benchmark sweep lock clean
+.PHONY: book pdf test unit lowerbounds setup students benchmark sweep lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +43,13 @@ unit: $(STAMP)
 # the library's unit tests and chapter 1 (several minutes; not part of make test)
 lowerbounds: $(STAMP)
 	COURSE_SIZE=fast $(BIN)/python -m pytest -p no:cacheprovider tests/test_environment.py -m lowerbounds -rs
+
+# The whole book as one PDF, _build/pdf/book.pdf: Jupyter Book's single-page HTML printed by the
+# system Chromium (solutions stay folded, so they are left out); run after make book or make test,
+# whose execution cache it reuses
+pdf: $(STAMP)
+	$(BIN)/jupyter-book build . --builder singlehtml --warningiserror --nitpick --keep-going
+	$(BIN)/python tools/make_pdf.py
 
 # Student versions of every chapter (solutions replaced by stubs, outputs cleared) in student/
 students: $(STAMP)

@@ -96,3 +96,13 @@ def test_student_versions_are_published_and_linked_from_every_chapter():
 
     student = student_version(nbformat.read(NOTEBOOKS[0], as_version=4))
     assert not [c for c in student.cells if "student-links" in c.metadata.get("tags", [])]
+
+
+def test_workflow_publishes_the_pdf_beside_the_site_and_the_preface_links_it():
+    steps = yaml.safe_load(WORKFLOW.read_text())["jobs"]["build"]["steps"]
+    runs = [s.get("run", "") for s in steps]
+    pdf = [r for r in runs if "make pdf" in r]
+    assert pdf and "cp _build/pdf/book.pdf _build/html/book.pdf" in pdf[0]
+    assert runs.index("make book") < runs.index(pdf[0])
+    assert "pdf: $(STAMP)" in (ROOT / "Makefile").read_text()
+    assert '<a href="../book.pdf">' in (ROOT / "book" / "preface.md").read_text()  # the site's root
