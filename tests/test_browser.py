@@ -245,3 +245,30 @@ def test_chapter_prints_with_figures_and_callouts_without_navigation(site, brows
         assert not errors, errors
     finally:
         page.close()
+
+
+PAGES = [f"notebooks/{p.stem}" for p in NOTEBOOKS] + [
+    "book/preface", "book/how_to_use", "book/questions", "book/teaching", "book/running_fast", "book/references"]
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_every_page_passes_the_accessibility_audit_in_both_themes(site, browser, theme):
+    """axe-core (axe-playwright-python): no serious or critical violation on any page, light or dark
+    theme (the theme's switch is one click away from every reader; the page reads it from localStorage)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+    context = browser.new_context(color_scheme=theme, viewport={"width": 1280, "height": 900})
+    context.add_init_script(f"localStorage.setItem('theme', '{theme}'); localStorage.setItem('mode', '{theme}');")
+    found = {}
+    try:
+        page = context.new_page()
+        for name in PAGES:
+            page.goto(f"{site}/{name}.html", wait_until="load")
+            assert page.evaluate("document.documentElement.dataset.theme") == theme, name
+            violations = [v for v in axe.run(page).response["violations"] if v["impact"] in ("serious", "critical")]
+            if violations:
+                found[name] = {v["id"]: [n["target"] for n in v["nodes"][:2]] for v in violations}
+    finally:
+        context.close()
+    assert not found, f"serious or critical accessibility violations in the {theme} theme: {found}"
