@@ -128,6 +128,9 @@ def test_prose_pages_in_chromium(site, browser):
     for name in ("book/preface", "book/how_to_use", "book/teaching", "book/running_fast", "book/references"):
         page, errors = _open(browser, f"{site}/{name}.html")
         assert page.locator("h1").count() >= 1, name
+        import course_lib as cl
+
+        assert f"Built from course_lib {cl.__version__}" in page.content(), "the footer names no version"
         page.close()
         assert not errors, (name, errors)
     assert SCREENSHOT.stat().st_size > 10_000, "the chapter screenshot was not saved"

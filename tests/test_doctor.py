@@ -153,7 +153,7 @@ def test_report_renders_as_text_and_html():
     report = cl.doctor.examine(model, _data(0), _data(1))
     text, page = str(report), report._repr_html_()
     assert "[PROBLEM]" in text and cl.doctor.BOOK_URL in text
-    assert "<table>" in page and "collapsed" in page
+    assert "<table" in page and "collapsed" in page and "color:inherit" in page  # readable in both themes
     assert str(cl.doctor.Report()) == "The doctor found nothing to report."
 
 

@@ -3,6 +3,7 @@
 * MathJax 3 is served from the book itself, so maths renders with no internet. It comes from the
   pinned ``django-static-mathjax`` wheel (plain MathJax 3 files; Django is not needed). Its
   ``es5`` folder is copied to ``_static/mathjax`` and Sphinx's ``mathjax_path`` points there.
+* Every page's footer names the library version and commit the book was built from.
 * Each page lists each script once. sphinx-thebe 0.3 registers its inline configuration script
   once through the builder and once through the registry, and the second copy raises "THEBE_JS_URL has already been declared".
 """
@@ -31,6 +32,21 @@ def _use_local_mathjax(app: Sphinx, config: Any) -> None:
     config.mathjax_path = "mathjax/tex-chtml.js"
 
 
+def _show_version(app: Sphinx, config: Any) -> None:
+    """Every page's footer says which library (and commit) the book was built from."""
+    import subprocess
+
+    import course_lib
+
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                            cwd=app.srcdir, check=False).stdout.strip()
+    built = f"course_lib {course_lib.__version__}" + (f", commit {commit}" if commit else "")
+    options = dict(config.html_theme_options or {})
+    options["extra_footer"] = (f"<p>Built from {built}. A release's notebooks pin the library they were "
+                               "run with: see <em>Teaching with this book</em>.</p>")
+    config.html_theme_options = options
+
+
 def _copy_mathjax(app: Sphinx, exception: Exception | None) -> None:
     if exception is None and app.builder.format == "html":
         shutil.copytree(_mathjax_es5(), Path(app.outdir) / "_static" / "mathjax", dirs_exist_ok=True)
@@ -52,6 +68,7 @@ def _dedupe_scripts(app: Sphinx, pagename: str, templatename: str, context: dict
 def setup(app: Sphinx) -> dict[str, Any]:
     """Register the extension."""
     app.connect("config-inited", _use_local_mathjax)
+    app.connect("config-inited", _show_version)
     app.connect("html-page-context", _dedupe_scripts, priority=100)  # early: a later handler may end the event
     app.connect("build-finished", _copy_mathjax)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
