@@ -104,13 +104,18 @@ class Report:
     def _repr_html_(self) -> str:
         if not self.findings:
             return "<p>The doctor found nothing to report.</p>"
-        colours = {"problem": "#c0392b", "warning": "#d68910", "note": "#2e86c1"}
+        # The severity is a word and a coloured bar beside it (a border carries no text, so it needs no
+        # contrast); text and links keep the page's colours, so the table reads in light and dark themes.
+        bars = {"problem": "#c0392b", "warning": "#d68910", "note": "#2e86c1"}
+        plain = "background:transparent;color:inherit"
         rows = "".join(
-            f"<tr><td style='color:{colours[f.severity]};font-weight:bold'>{f.severity}</td>"
-            f"<td>{html.escape(f.title)}</td><td>{html.escape(f.evidence)}</td><td>{html.escape(f.advice)}</td>"
-            f"<td><a href='{html.escape(f.url)}'>read</a></td></tr>" for f in self.findings)
-        return ("<table><thead><tr><th>severity</th><th>finding</th><th>evidence</th><th>what to try</th>"
-                f"<th>book</th></tr></thead><tbody>{rows}</tbody></table>")
+            f"<tr style='{plain}'><td style='{plain};font-weight:bold;border-left:6px solid {bars[f.severity]}'>"
+            f"{f.severity}</td>" + "".join(f"<td style='{plain}'>{html.escape(t)}</td>"
+                                           for t in (f.title, f.evidence, f.advice))
+            + f"<td style='{plain}'><a style='color:inherit;text-decoration:underline' "
+              f"href='{html.escape(f.url)}'>read</a></td></tr>" for f in self.findings)
+        return (f"<table style='{plain}'><thead><tr><th>severity</th><th>finding</th><th>evidence</th>"
+                f"<th>what to try</th><th>book</th></tr></thead><tbody>{rows}</tbody></table>")
 
 
 def _collect(data: Any, name: str, max_samples: int) -> tuple[torch.Tensor, torch.Tensor]:
