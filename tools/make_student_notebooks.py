@@ -49,7 +49,6 @@ def strip_solutions(source: str) -> tuple[str, bool]:
 def student_version(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """The student version of a teacher notebook (a new object; the input is not changed)."""
     nb = nbformat.from_dict(nb)
-    nb.cells = [c for c in nb.cells if "student-links" not in c.metadata.get("tags", [])]  # it is the copy
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue

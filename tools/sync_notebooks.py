@@ -132,7 +132,8 @@ def expected_head(name: str) -> list[nbformat.NotebookNode]:
     setup = nbformat.v4.new_code_cell(SETUP_TEMPLATE.format(url=url, commit=library_commit()))
     setup.metadata["tags"] = ["setup", "remove-input"]  # the page shows only its one-line result
     links = nbformat.v4.new_markdown_cell(STUDENT_TEMPLATE.format(slug=slug, name=name, site=site_url()))
-    links.metadata["tags"] = ["student-links"]  # the workflow publishes student/ on the site and the branch
+    links.metadata["tags"] = ["student-links"]  # the workflow publishes student/ on the site and the branch;
+    # the student copy keeps the cell: the student run compares the cells before the first exercise
     return [badge, setup, links]
 
 
