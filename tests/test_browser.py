@@ -111,7 +111,10 @@ def test_chapter_page_in_chromium(site, browser, nb):
         assert page.locator("script[src*='_static/mathjax/tex-chtml.js']").count() == 1
         # The Colab launch button opens this chapter's notebook.
         links = page.eval_on_selector_all("a[href*='colab.research.google.com']", "els => els.map(e => e.href)")
-        assert links and all(link.endswith(f"/notebooks/{nb.name}") for link in links), links
+        student = [link for link in links if "/blob/students/" in link]  # the student version's link
+        launch = [link for link in links if link not in student]
+        assert launch and all(link.endswith(f"/notebooks/{nb.name}") for link in launch), launch
+        assert student and all(link.endswith(f"/blob/students/{nb.name}") for link in student), student
         # A solution is hidden until its toggle is clicked.
         toggle = page.locator("details.hide.above-input", has_text="BEGIN SOLUTION").first  # claim cells fold too
         solution = toggle.locator("div.cell_input, .highlight").first

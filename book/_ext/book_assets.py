@@ -3,6 +3,7 @@
 * MathJax 3 is served from the book itself, so maths renders with no internet. It comes from the
   pinned ``django-static-mathjax`` wheel (plain MathJax 3 files; Django is not needed). Its
   ``es5`` folder is copied to ``_static/mathjax`` and Sphinx's ``mathjax_path`` points there.
+* The reference list is a plain block, not an ARIA list of non-items (accessibility audit).
 * Every page's footer names the library version and commit the book was built from.
 * Each page lists each script once. sphinx-thebe 0.3 registers its inline configuration script
   once through the builder and once through the registry, and the second copy raises "THEBE_JS_URL has already been declared".
@@ -47,6 +48,15 @@ def _show_version(app: Sphinx, config: Any) -> None:
     config.html_theme_options = options
 
 
+def _plain_citation_list(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
+    """Docutils marks the reference list role="list" around role="doc-biblioentry" entries, which
+    is not a list item: screen readers (and axe-core) expect listitem children. The entries keep
+    their own role; the wrapper becomes a plain div."""
+    if "body" in context and 'role="list" class="citation-list"' in context["body"]:
+        context["body"] = context["body"].replace('<div role="list" class="citation-list">',
+                                                  '<div class="citation-list">')
+
+
 def _copy_mathjax(app: Sphinx, exception: Exception | None) -> None:
     if exception is None and app.builder.format == "html":
         shutil.copytree(_mathjax_es5(), Path(app.outdir) / "_static" / "mathjax", dirs_exist_ok=True)
@@ -69,6 +79,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     """Register the extension."""
     app.connect("config-inited", _use_local_mathjax)
     app.connect("config-inited", _show_version)
-    app.connect("html-page-context", _dedupe_scripts, priority=100)  # early: a later handler may end the event
+    app.connect("html-page-context", _dedupe_scripts, priority=100)
+    app.connect("html-page-context", _plain_citation_list)  # early: a later handler may end the event
     app.connect("build-finished", _copy_mathjax)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
