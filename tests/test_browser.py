@@ -105,7 +105,11 @@ def test_chapter_page_in_chromium(site, browser, nb):
         named = [a for a in alts if len(a) < 30 or re.search(r"\.(png|jpe?g|svg)$|^[0-9a-f]{16,}", a)]
         assert not named, f"images whose alt text is missing or a file name: {named[:3]}"
         captions = page.locator("figure figcaption").all_inner_texts()
-        assert len(captions) >= figures and all(c.startswith("Fig.") for c in captions), captions[:3]
+        # Numbered within the chapter ("Figure 2.3"), so that the prose and a printout can cite them.
+        chapter = int(nb.name[:2])
+        numbers = [f"Figure {chapter}.{k}" for k in range(1, len(captions) + 1)]
+        assert len(captions) >= figures, captions[:3]
+        assert [c.split(" ", 2)[:2] for c in captions] == [n.split(" ") for n in numbers], captions[:3]
         # Maths is typeset by the book's own MathJax (no internet needed).
         assert page.locator("mjx-container").count() > 0, "no maths rendered"
         assert page.locator("script[src*='_static/mathjax/tex-chtml.js']").count() == 1

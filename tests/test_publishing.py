@@ -100,3 +100,57 @@ def test_workflow_publishes_the_pdf_beside_the_site_and_the_preface_links_it():
     assert runs.index("make book") < runs.index(pdf[0])
     assert "pdf: $(STAMP)" in (ROOT / "Makefile").read_text()
     assert '<a href="../book.pdf">' in (ROOT / "book" / "preface.md").read_text()  # the site's root
+
+
+def _fake_site(path: Path, text: str) -> Path:
+    (path / "notebooks").mkdir(parents=True)
+    (path / "index.html").write_text(text)
+    (path / "notebooks" / "01.html").write_text(text)
+    return path
+
+
+def test_a_release_book_is_archived_once_and_published_under_its_own_address(tmp_path):
+    from tools.publish_releases import publish
+
+    archive = tmp_path / "archive"
+    site = _fake_site(tmp_path / "build1", "book of 0.6.0")
+    assert publish(site, archive, "0.6.0") == ["v0.6.0"]
+    assert (site / "releases" / "v0.6.0" / "notebooks" / "01.html").read_text() == "book of 0.6.0"
+    # A later build of the same version publishes the archived book, not itself.
+    later = _fake_site(tmp_path / "build2", "later build, still 0.6.0")
+    assert publish(later, archive, "0.6.0") == ["v0.6.0"]
+    assert (later / "releases" / "v0.6.0" / "index.html").read_text() == "book of 0.6.0"
+    # A new version is archived beside it; the index lists both, newest first (0.10 after 0.9).
+    for n, version in enumerate(["0.9.0", "0.10.0"]):
+        site = _fake_site(tmp_path / f"build{n + 3}", f"book of {version}")
+        publish(site, archive, version)
+    assert [p.name for p in sorted((site / "releases").iterdir()) if p.is_dir()] == ["v0.10.0", "v0.6.0", "v0.9.0"]
+    index = (site / "releases" / "index.html").read_text()
+    assert index.index("v0.10.0/index.html") < index.index("v0.9.0/index.html") < index.index("v0.6.0/index.html")
+    assert not (archive / "v0.10.0" / "releases").exists()  # an archived book does not nest the others
+
+
+def test_publishing_releases_rejects_a_bad_version_or_an_unbuilt_site(tmp_path):
+    import pytest
+
+    from tools.publish_releases import publish
+
+    site = _fake_site(tmp_path / "site", "x")
+    with pytest.raises(ValueError, match="version"):
+        publish(site, tmp_path / "archive", "latest")
+    with pytest.raises(ValueError, match="index.html"):
+        publish(tmp_path / "empty", tmp_path / "archive", "1.0.0")
+
+
+def test_workflow_archives_each_release_book_before_uploading_the_site():
+    import course_lib
+    from tools.publish_releases import library_version
+
+    assert library_version() == course_lib.__version__
+    steps = yaml.safe_load(WORKFLOW.read_text())["jobs"]["build"]["steps"]
+    names = [s.get("run") or s.get("uses") for s in steps]
+    archive = [r for r in names if "tools.publish_releases --site _build/html" in r]
+    assert archive and "git push origin HEAD:book-releases" in archive[0]
+    upload = [n for n in names if n.startswith("actions/upload-pages-artifact")][0]
+    assert names.index("make book") < names.index(archive[0]) < names.index(upload)
+    assert "releases/v<version>/" in (ROOT / "book" / "teaching.md").read_text()

@@ -43,8 +43,10 @@ def _show_version(app: Sphinx, config: Any) -> None:
                             cwd=app.srcdir, check=False).stdout.strip()
     built = f"course_lib {course_lib.__version__}" + (f", commit {commit}" if commit else "")
     options = dict(config.html_theme_options or {})
+    releases = f"{config.html_baseurl.rstrip('/')}/releases/" if config.html_baseurl else "releases/"
     options["extra_footer"] = (f"<p>Built from {built}. A release's notebooks pin the library they were "
-                               "run with: see <em>Teaching with this book</em>.</p>")
+                               f'run with, and <a href="{releases}">every release\'s book</a> stays at its '
+                               "own address: see <em>Teaching with this book</em>.</p>")
     config.html_theme_options = options
 
 
