@@ -42,6 +42,7 @@ cfg = cl.setup()'''
 BADGE_TEMPLATE = (
     "[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
     "(https://colab.research.google.com/github/{slug}/blob/{branch}/notebooks/{name})"
+    " Chapter {chapter} of *CNN Regression Pitfalls*"  # the book numbers its chapters (_toc.yml); Colab shows this
 )
 
 
@@ -127,7 +128,8 @@ def expected_head(name: str) -> list[nbformat.NotebookNode]:
     """The badge cell and setup cell that notebook ``name`` must start with."""
     url, branch = repository()
     slug = url.split("github.com/")[-1]
-    badge = nbformat.v4.new_markdown_cell(BADGE_TEMPLATE.format(slug=slug, branch=branch, name=name))
+    badge = nbformat.v4.new_markdown_cell(BADGE_TEMPLATE.format(slug=slug, branch=branch, name=name,
+                                                                chapter=int(name[:2])))
     badge.metadata["tags"] = ["colab-badge", "remove-cell"]
     setup = nbformat.v4.new_code_cell(SETUP_TEMPLATE.format(url=url, commit=library_commit()))
     setup.metadata["tags"] = ["setup", "remove-input"]  # the page shows only its one-line result
