@@ -468,7 +468,7 @@ EXERCISES: dict[str, Exercise] = {
                      "mean_predictor_mse(y)", metrics.baseline_mse, lambda g: [(c, a[1:]) for c, a in _pairs(g)], 1234,
                      tol=(1e-6, 1e-6)),
     "01.3": Exercise("Write pred - mean(y) in terms of y - mean(y); the residual pred - y follows, and with it the MSE "
-                     "and R². cl.slope_report gives both numbers.", checker=_shrunk_predictor),
+                     "and R². cl.metrics.slope_summary gives both numbers.", checker=_shrunk_predictor),
     "01.4": PredictThenRun(
         "What is the MSE of these predictions? Compare it with Var(y), then use R² = 1 - MSE / Var(y).", ("A", "B", "C"),
         lambda m: _nearest({"A": 0.5, "B": 0.0, "C": -1.0}, m), "Measured R² {m:.2f}. The noise adds its whole "

@@ -137,10 +137,10 @@ class Scored(NamedTuple):
 def train_and_score(recipe: Recipe, data: tuple[torch.Tensor, torch.Tensor],
                     val: tuple[torch.Tensor, torch.Tensor], *, model: Mapping[str, Any] | None = None,
                     **changes: Any) -> Scored:
-    """``recipe.train(data, val, model=model, **changes)``, scored in units of Var(y) as
-    :func:`course_lib.train.fit_and_score` scores: the MSE of the trained model (eval mode) on
-    ``data`` and on ``val`` over the variance of ``data``'s targets, so that a plateau's height
-    reads directly against a label-noise floor in the same unit (chapter 9).
+    """``recipe.train(data, val, model=model, **changes)``, scored in units of Var(y): the MSE of
+    the trained model (eval mode) on ``data`` and on ``val`` over the variance of ``data``'s
+    targets (averaged over the columns of (N, k) targets), so that a plateau's height reads
+    directly against a label-noise floor in the same unit (chapter 9).
 
     ``changes`` are fit's options for this run, or ``make_model``, ``scaled`` and ``seed`` (as in
     :meth:`Recipe.but`); ``model`` holds the arguments of ``make_model``.

@@ -345,31 +345,3 @@ def fit_scaled(net: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
         fit_kwargs["augment"] = TargetAware(in_target_units)
     history = fit(model.core, standardise((x, y)), None if val is None else standardise(val), **fit_kwargs)
     return model, history
-
-
-
-
-def fit_and_score(make_model: Callable[[], nn.Module], train: tuple[torch.Tensor, torch.Tensor],
-                  val: tuple[torch.Tensor, torch.Tensor], *, seed: int = 0, **fit_kwargs: object
-                  ) -> tuple[ScaledModel, History, dict[str, float]]:
-    """Build ``make_model()`` after ``torch.manual_seed(seed)``, train it with :func:`fit_scaled`
-    (validation loss recorded per epoch) and score it.
-
-    Returns ``(model, history, scores)``; ``scores['train']`` and ``scores['val']`` are the MSE
-    of the trained model (in eval mode) divided by the variance of the training targets: 1.0 is
-    the mean predictor, and a plateau's height reads directly against a noise floor expressed in
-    the same unit (chapter 9). Targets must be (N, k); the scores average over the k columns.
-    """
-    if not callable(make_model) or isinstance(make_model, nn.Module):
-        raise TypeError("make_model must be a function that returns a new nn.Module (not a model)")
-    seed = check_positive_int(seed, "seed", minimum=0)
-    x_val, y_val = _check_data(val, "val")
-    torch.manual_seed(seed)
-    model, history = fit_scaled(make_model(), train, (x_val, y_val), seed=seed, **fit_kwargs)
-    x_train, y_train = train
-    var = y_train.double().var(dim=0).mean()
-    scores = {}
-    for name, (x, y) in (("train", (x_train, y_train)), ("val", (x_val, y_val))):
-        pred = predict(model, x, device=next(model.parameters()).device).to(y.device)
-        scores[name] = float(((pred.double() - y.double()) ** 2).mean() / var)
-    return model, history, scores

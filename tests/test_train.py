@@ -279,21 +279,3 @@ def test_scaled_model_input_check_refuses_rescaled_inputs():
         cl.predict(reloaded, x / 127)
     with pytest.raises(ValueError, match="x_range"):
         cl.models.ScaledModel(cl.SmallCNN(8, 1, width=4), cl.Standardizer().fit(x), cl.Standardizer().fit(y), x_range=(1, 1))
-
-
-def test_fit_and_score_scores_in_units_of_the_target_variance():
-    x, y = cl.make_dish_dataset(300, image_size=16, seed=2)
-    model, history, scores = cl.train.fit_and_score(
-        lambda: cl.SmallCNN(16, 1, width=4), (x[:200], y[:200]), (x[200:], y[200:]),
-        seed=1, epochs=2, lr=3e-3, batch_size=64, device="cpu", progress=False)
-    assert history.epochs == 2 and len(history.val_loss) == 2
-    pred = cl.predict(model, x[200:], device="cpu")
-    want = float(((pred - y[200:]) ** 2).mean() / y[:200].var())
-    assert abs(scores["val"] - want) < 1e-4 * want
-    assert set(scores) == {"train", "val"} and all(v > 0 for v in scores.values())
-    _, _, again = cl.train.fit_and_score(
-        lambda: cl.SmallCNN(16, 1, width=4), (x[:200], y[:200]), (x[200:], y[200:]),
-        seed=1, epochs=2, lr=3e-3, batch_size=64, device="cpu", progress=False)
-    assert again == scores
-    with pytest.raises(TypeError, match="make_model"):
-        cl.train.fit_and_score(cl.SmallCNN(16), (x, y), (x, y))
