@@ -249,6 +249,11 @@ def test_chapter_prints_with_figures_and_callouts_without_navigation(site, brows
         assert page.evaluate(shown, "figure figcaption") >= _figures_in(nb)
         assert page.evaluate(shown, "[role=note]") >= 1, "no claim callout is printed"
         assert page.evaluate("document.querySelectorAll('details.hide[open]').length") == 0
+        # Paper has no scroll bar: at A4's printable width no code block or output is cut off.
+        page.set_viewport_size({"width": 680, "height": 1000})
+        cut = page.evaluate("() => Array.from(document.querySelectorAll('pre')).filter("
+                            "e => e.scrollWidth > e.clientWidth + 2).map(e => e.innerText.slice(0, 60))")
+        assert not cut, f"{len(cut)} code blocks or outputs are cut off in print, e.g. {cut[:2]}"
         pdf = tmp_path / f"{nb.stem}.pdf"
         page.pdf(path=str(pdf))
         assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 100_000

@@ -77,8 +77,15 @@ def _dedupe_scripts(app: Sphinx, pagename: str, templatename: str, context: dict
     context["script_files"][:] = unique
 
 
+def _add_print_style(app: Sphinx, config: Any) -> None:
+    """The print style sheet (book/_ext/static/book_print.css): code wraps on paper."""
+    config.html_static_path = [*config.html_static_path, str(Path(__file__).parent / "static")]
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     """Register the extension."""
+    app.connect("config-inited", _add_print_style)
+    app.add_css_file("book_print.css")
     app.connect("config-inited", _use_local_mathjax)
     app.connect("config-inited", _show_version)
     app.connect("html-page-context", _dedupe_scripts, priority=100)
