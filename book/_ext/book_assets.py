@@ -88,7 +88,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_css_file("book_print.css")
     app.connect("config-inited", _use_local_mathjax)
     app.connect("config-inited", _show_version)
-    app.connect("html-page-context", _dedupe_scripts, priority=100)
-    app.connect("html-page-context", _plain_citation_list)  # early: a later handler may end the event
+    app.connect("html-page-context", _dedupe_scripts, priority=100)  # early: a later handler may end the event
+    app.connect("html-page-context", _plain_citation_list)
     app.connect("build-finished", _copy_mathjax)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
