@@ -117,18 +117,32 @@ def random_rotation(max_degrees: float = 20.0) -> Augment:
     border pixels repeated)."""
     max_degrees = check_number(max_degrees, "max_degrees", low=0.0, high=180.0)
 
-    def rotate(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    def rotate_randomly(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         check_images(x, "x")
         dev = generator.device if generator is not None else torch.device("cpu")
         u = torch.rand(x.shape[0], generator=generator, device=dev).to(x.device)
-        angle = (2 * u - 1) * math.radians(max_degrees)
-        cos, sin = torch.cos(angle), torch.sin(angle)
-        theta = torch.zeros(x.shape[0], 2, 3, device=x.device, dtype=x.dtype)
-        theta[:, 0, 0], theta[:, 0, 1], theta[:, 1, 0], theta[:, 1, 1] = cos, -sin, sin, cos
-        grid = nn.functional.affine_grid(theta, list(x.shape), align_corners=False)
-        return nn.functional.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+        return _rotate_radians(x, (2 * u - 1) * math.radians(max_degrees))
 
-    return rotate
+    return rotate_randomly
+
+
+def _rotate_radians(x: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:
+    """Each image of ``x`` turned by its ``angle`` (radians, (N,)): bilinear, border pixels repeated."""
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    theta = torch.zeros(x.shape[0], 2, 3, device=x.device, dtype=x.dtype)
+    theta[:, 0, 0], theta[:, 0, 1], theta[:, 1, 0], theta[:, 1, 1] = cos, -sin, sin, cos
+    grid = nn.functional.affine_grid(theta, list(x.shape), align_corners=False)
+    return nn.functional.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+def rotate(x: torch.Tensor, degrees: float) -> torch.Tensor:
+    """Images ``x`` (N, C, H, W) turned by ``degrees`` about their centre, by bilinear interpolation
+    (:func:`random_rotation`'s resampling). At a multiple of 90 degrees every pixel centre lands on
+    a pixel centre and nothing is interpolated; at any other angle each new pixel mixes four old
+    ones, which blurs a small image."""
+    check_images(x, "x")
+    degrees = check_number(degrees, "degrees", low=-360.0, high=360.0)
+    return _rotate_radians(x, torch.full((x.shape[0],), math.radians(degrees), device=x.device, dtype=x.dtype))
 
 
 def photometric(brightness: float = 0.2, noise_std: float = 0.02) -> Augment:

@@ -260,6 +260,33 @@ def invariance_error(model: nn.Module, x: torch.Tensor, elements: tuple[int, ...
     return worst / scale
 
 
+def error_by_rotation(model: nn.Module | Sequence[nn.Module], x: torch.Tensor, y: torch.Tensor,
+                      degrees: Sequence[float]) -> list[float]:
+    """MSE on ``x`` turned by each angle of ``degrees`` (see :func:`course_lib.augment.rotate`), over
+    Var(y): one number per angle, in the unit of a standardised target. ``model`` may be a list of
+    models (runs from several initialisations): the result is then their mean. For a target that
+    does not change when the image turns (a dish's concentration), any rise above the 0-degree
+    value is the model's, or the resampling's."""
+    from .augment import rotate
+    from .models import predict
+
+    models = [model] if isinstance(model, nn.Module) else list(model) if isinstance(model, Sequence) else []
+    if not models or not all(isinstance(m, nn.Module) for m in models):
+        raise TypeError("model must be a torch.nn.Module or a non-empty list of them")
+    x = check_images(x, "x")
+    if not isinstance(y, torch.Tensor):
+        raise TypeError(f"y must be a torch.Tensor of targets, got {type(y).__name__}")
+    if len(check_finite(y, "y")) != len(x):
+        raise ValueError(f"y must hold one target per image ({len(x)}), got {len(y)}")
+    angles = as_array_1d(degrees, "degrees")
+    if angles.size == 0:
+        raise ValueError("degrees must hold at least one angle")
+    target, var = y.double().cpu(), float(y.double().var())
+    turned = [rotate(x, float(a)) for a in angles]
+    return [sum(float(((predict(m, xt).double().cpu() - target) ** 2).mean()) for m in models) / len(models) / var
+            for xt in turned]
+
+
 def ks_two_sample(a: Any, b: Any) -> tuple[float, float]:
     """Two-sample Kolmogorov-Smirnov test: the largest gap between the two empirical CDFs and
     its asymptotic p-value (small when the samples come from different distributions)."""

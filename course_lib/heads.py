@@ -6,6 +6,7 @@ target needs, with the loss that trains it and the read-out that turns it into a
 * :class:`BoundedHead`: a known target range, ``low + (high - low) * sigmoid(z)``;
 * :class:`BinnedHead`: classification then regression, a distribution over bins read out as its
   expected value (not the arg-max), trained with cross-entropy on the bin of the target;
+* :class:`BinOffsetHead`: a bin, then a regression of the offset inside it;
 * :class:`OrdinalHead`: cumulative logits with one shared score and ordered thresholds (CORAL);
 * :func:`angle_to_sincos` / :func:`sincos_to_angle`: angles as points on the circle;
 * :func:`pinball_loss` and :func:`quantile_loss`: quantile regression;
@@ -111,6 +112,12 @@ class BinnedHead(nn.Module):
             @ self.centres.to(logits.device, logits.dtype)[:, None]
         )
 
+    def most_probable(self, logits: torch.Tensor) -> torch.Tensor:
+        """The centre of the most probable bin (the arg-max read-out), (N, 1): it can only ever
+        answer a bin centre, so it pays the bin's rounding error."""
+        logits = self._check_logits(logits)
+        return self.centres.to(logits.device, logits.dtype)[logits.argmax(1)][:, None]
+
     def forward(self, logits: torch.Tensor) -> torch.Tensor:
         """Same as :meth:`predict`."""
         return self.predict(logits)
@@ -120,6 +127,42 @@ class BinnedHead(nn.Module):
         """:meth:`loss` as a loss for :func:`course_lib.train.fit` (which then expects logits
         (N, K) for targets (N, 1) instead of refusing the shapes)."""
         return _with_output_shape(self.loss, self.bins)
+
+
+class BinOffsetHead(BinnedHead):
+    """Classification, then a regression inside the bin: for K bins the network outputs K logits and
+    K offsets. :meth:`loss` is the cross-entropy of the logits against the target's bin plus the
+    squared error of that bin's offset against where the target sits in it (0 at the bin's lower
+    edge, 1 at its upper edge). :meth:`predict` takes the most probable bin and adds its offset,
+    kept inside the bin: the answer's "a class, then a correction of 0 to 27".
+    """
+
+    def _split(self, out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out = _check_tensor(out, "out", 2)
+        if out.shape[1] != 2 * self.bins:
+            raise ValueError(f"out must have {2 * self.bins} columns (logits, then offsets), got {out.shape[1]}")
+        return out[:, :self.bins], out[:, self.bins:]
+
+    def loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy on the bin of ``y`` plus the squared error of that bin's offset."""
+        logits, offsets = self._split(out)
+        k = self.target_bins(y).to(out.device)
+        low, width = self.edges[:-1].to(out)[k], (self.edges[1:] - self.edges[:-1]).to(out)[k]
+        inside = ((y.reshape(-1).to(out) - low) / width).clamp(0, 1)
+        offset = offsets.gather(1, k[:, None])[:, 0]
+        return nn.functional.cross_entropy(logits, k) + ((offset - inside) ** 2).mean()
+
+    def predict(self, out: torch.Tensor) -> torch.Tensor:
+        """The most probable bin's lower edge plus its offset (within the bin), (N, 1)."""
+        logits, offsets = self._split(out)
+        k = logits.argmax(1)
+        low, width = self.edges[:-1].to(out)[k], (self.edges[1:] - self.edges[:-1]).to(out)[k]
+        return (low + width * offsets.gather(1, k[:, None])[:, 0].clamp(0, 1))[:, None]
+
+    @property
+    def loss_fn(self) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+        """:meth:`loss` as a loss for :func:`course_lib.train.fit` (outputs (N, 2K) for targets (N, 1))."""
+        return _with_output_shape(self.loss, 2 * self.bins)
 
 
 class OrdinalHead(nn.Module):

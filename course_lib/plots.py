@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from ._checks import as_edges, check_images, check_pair, check_positive_int
+from ._checks import as_array_1d, as_edges, check_images, check_pair, check_positive_int
 from .data import simulate_best_predictor
 from .metrics import binned_means, linear_fit, slope_report
 from .train import History
@@ -274,6 +274,22 @@ def plot_error_by_range(edges: Sequence[float], errors: dict[str, Sequence[float
     ax.set_xticks(xs, names, fontsize=8)
     ax.set_xlabel("target range")
     ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_error_by_angle(degrees: Sequence[float], errors: dict[str, Sequence[float]], ax: plt.Axes | None = None,
+                        title: str = "Test error against the test image's turn") -> plt.Axes:
+    """One line per model of an error at each angle the test images were turned by (from
+    :func:`course_lib.diagnose.error_by_rotation`), on a log scale, with a tick every 15 degrees."""
+    xs = as_array_1d(degrees, "degrees")
+    ax = _axes(ax, figsize=(6.0, 4.0))
+    _plot_lines(ax, xs, errors, "errors", "angle")
+    ax.set_yscale("log")
+    ax.set_xticks(np.arange(0, xs.max() + 1, 15))
+    ax.set_xlabel("test images turned by (degrees)")
+    ax.set_ylabel("test MSE / Var(y)")
     ax.set_title(title)
     ax.legend(fontsize=8)
     return ax

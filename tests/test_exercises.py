@@ -46,6 +46,9 @@ SOLUTIONS = {
     "09.1": lambda first, second, y: float((first - second).var() / 2 / y.var()),
     "09.2": (True, 0.3),
     "09.3": "B",
+    "10.1": lambda mse_std, y: float((mse_std * y.double().var()) ** 0.5),
+    "10.2": (False, 1.0),
+    "10.3": "B",
 }
 WRONG = {
     "01.1": lambda p, y: float(1 - ((y - p) ** 2).sum() / ((y - p.mean()) ** 2).sum()),
@@ -87,6 +90,9 @@ WRONG = {
     "09.1": lambda first, second, y: float((first - second).var() / y.var()),
     "09.2": (False, 0.3),
     "09.3": "C",
+    "10.1": lambda mse_std, y: float(mse_std * y.double().std()),
+    "10.2": (True, 1.0),
+    "10.3": "A",
 }
 
 
