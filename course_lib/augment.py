@@ -136,13 +136,15 @@ def _rotate_radians(x: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:
 
 
 def rotate(x: torch.Tensor, degrees: float) -> torch.Tensor:
-    """Images ``x`` (N, C, H, W) turned by ``degrees`` about their centre, by bilinear interpolation
-    (:func:`random_rotation`'s resampling). At a multiple of 90 degrees every pixel centre lands on
-    a pixel centre and nothing is interpolated; at any other angle each new pixel mixes four old
-    ones, which blurs a small image."""
+    """Images ``x`` (N, C, H, W) turned by ``degrees`` about their centre,
+    by bilinear interpolation (:func:`random_rotation` resamples the same
+    way). At a multiple of 90 degrees every pixel centre lands on a pixel
+    centre and nothing is interpolated; at any other angle each new pixel
+    mixes four old ones, which blurs a small image."""
     check_images(x, "x")
     degrees = check_number(degrees, "degrees", low=-360.0, high=360.0)
-    return _rotate_radians(x, torch.full((x.shape[0],), math.radians(degrees), device=x.device, dtype=x.dtype))
+    angle = torch.full((x.shape[0],), math.radians(degrees), dtype=x.dtype)
+    return _rotate_radians(x, angle.to(x.device))
 
 
 def photometric(brightness: float = 0.2, noise_std: float = 0.02) -> Augment:

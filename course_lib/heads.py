@@ -153,11 +153,13 @@ class BinOffsetHead(BinnedHead):
         return nn.functional.cross_entropy(logits, k) + ((offset - inside) ** 2).mean()
 
     def predict(self, out: torch.Tensor) -> torch.Tensor:
-        """The most probable bin's lower edge plus its offset (within the bin), (N, 1)."""
+        """The most probable bin's lower edge plus its offset inside the
+        bin (clamped to 0..1 of its width), (N, 1)."""
         logits, offsets = self._split(out)
-        k = logits.argmax(1)
-        low, width = self.edges[:-1].to(out)[k], (self.edges[1:] - self.edges[:-1]).to(out)[k]
-        return (low + width * offsets.gather(1, k[:, None])[:, 0].clamp(0, 1))[:, None]
+        k = logits.argmax(1)[:, None]  # the most probable bin
+        low, high = self.edges[:-1].to(out), self.edges[1:].to(out)
+        offset = offsets.gather(1, k).clamp(0, 1)
+        return low[k] + (high - low)[k] * offset
 
     @property
     def loss_fn(self) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:

@@ -122,3 +122,22 @@ def test_dish_shape_cue_keeps_targets_and_changes_colour():
     x1, y1 = cl.make_dish_dataset(200, image_size=16, seed=0)
     x2, y2 = cl.make_dish_dataset(200, image_size=16, seed=0, cue="shape")
     assert torch.equal(y1, y2) and not torch.equal(x1, x2)
+
+
+def test_rotate_by_a_right_angle_moves_whole_pixels_and_otherwise_interpolates():
+    x = torch.rand(3, 2, 9, 9, generator=torch.Generator().manual_seed(1))
+    assert torch.allclose(augment.rotate(x, 90), x.rot90(1, (-2, -1)), atol=1e-5)
+    assert torch.allclose(augment.rotate(x, 0), x, atol=1e-6)
+    assert torch.allclose(augment.rotate(x, 180), x.rot90(2, (-2, -1)), atol=1e-5)
+    blurred = augment.rotate(x, 45)
+    assert blurred.shape == x.shape and blurred.std() < x.std()  # mixing pixels smooths the image
+    with pytest.raises(ValueError, match="degrees"):
+        augment.rotate(x, float("nan"))
+    with pytest.raises(TypeError, match="x must be a torch.Tensor"):
+        augment.rotate(x.numpy(), 10)
+
+
+def test_random_rotation_turns_each_image_by_its_own_angle():
+    x = torch.rand(4, 1, 8, 8, generator=torch.Generator().manual_seed(2))
+    turned = augment.random_rotation(180)(x, torch.Generator().manual_seed(3))
+    assert turned.shape == x.shape and not torch.allclose(turned, x)

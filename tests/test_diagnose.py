@@ -164,3 +164,26 @@ def test_label_noise_variance_recovers_the_reading_error():
         cl.diagnose.label_noise_variance([1.0], [2.0])
     with pytest.raises(ValueError, match="NaN"):
         cl.diagnose.label_noise_variance([1.0, float("nan")], [2.0, 3.0])
+
+
+def test_error_by_rotation_is_flat_for_an_invariant_model_and_averages_models():
+    class MeanPixel(nn.Module):  # invariant to any turn, up to the border
+        def forward(self, x):
+            return x[:, :, 2:-2, 2:-2].mean(dim=(1, 2, 3))[:, None] * 0 + x.mean(dim=(1, 2, 3))[:, None]
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.zeros(50, 1, 12, 12)
+    x[:, :, 4:8, 4:8] = torch.rand(50, 1, 1, 1, generator=g)  # a centred square of random brightness
+    y = x.mean(dim=(1, 2, 3))[:, None] + 0.01 * torch.randn(50, 1, generator=g)
+    errors = diagnose.error_by_rotation(MeanPixel(), x, y, [0, 90, 180])
+    assert len(errors) == 3 and max(errors) - min(errors) < 1e-6
+    both = diagnose.error_by_rotation([MeanPixel(), MeanPixel()], x, y, [0])
+    assert both[0] == pytest.approx(errors[0])
+    with pytest.raises(TypeError, match="model must be"):
+        diagnose.error_by_rotation("net", x, y, [0])
+    with pytest.raises(ValueError, match="one target per image"):
+        diagnose.error_by_rotation(MeanPixel(), x, y[:10], [0])
+    with pytest.raises(ValueError, match="degrees"):
+        diagnose.error_by_rotation(MeanPixel(), x, y, [])
+    with pytest.raises(ValueError, match="NaN"):
+        diagnose.error_by_rotation(MeanPixel(), x, y * float("nan"), [0])

@@ -109,3 +109,47 @@ def test_coord_channels_and_soft_argmax():
         heads.SoftArgmax2d()(torch.zeros(9, 9))
     with pytest.raises(TypeError, match="floating"):
         heads.CoordChannels()(torch.zeros(1, 1, 3, 3, dtype=torch.long))
+
+
+def test_most_probable_is_the_arg_max_bin_centre():
+    head = heads.BinnedHead([0.0, 10.0, 20.0, 30.0])
+    logits = torch.tensor([[5.0, 0.0, 0.0], [0.0, 0.0, 5.0], [0.0, 5.0, 0.0]])
+    assert head.most_probable(logits).tolist() == [[5.0], [25.0], [15.0]]
+    with pytest.raises(ValueError, match="3 columns"):
+        head.most_probable(torch.zeros(2, 4))
+
+
+def test_bin_offset_head_reads_the_bin_and_the_offset_inside_it():
+    head = heads.BinOffsetHead([80.0, 97.0, 124.0, 151.0])
+    assert head.bins == 3
+    # logits pick bins 1 and 2; offsets 0.5 and 1.7 (kept inside the bin: 1.0)
+    out = torch.tensor([[0.0, 9.0, 0.0, 0.0, 0.5, 0.0], [0.0, 0.0, 9.0, 0.0, 0.0, 1.7]])
+    assert torch.allclose(head.predict(out), torch.tensor([[97.0 + 13.5], [151.0]]))
+    # the loss is lowest when the logits pick the target's bin and its offset is where the target sits
+    y = torch.tensor([[110.5], [151.0]])
+    right = torch.tensor([[0.0, 20.0, 0.0, 0.0, 0.5, 0.0], [0.0, 0.0, 20.0, 0.0, 0.0, 1.0]])
+    wrong_offset = right.clone()
+    wrong_offset[0, 4] = 0.0
+    wrong_bin = right.clone()
+    wrong_bin[0, :3] = torch.tensor([20.0, 0.0, 0.0])
+    assert float(head.loss(right, y)) < 1e-6
+    assert float(head.loss(wrong_offset, y)) > 0.1 and float(head.loss(wrong_bin, y)) > 1.0
+    assert head.loss_fn.output_shape((5, 1)) == (5, 6)
+    with pytest.raises(ValueError, match="6 columns"):
+        head.predict(torch.zeros(2, 3))
+    with pytest.raises(TypeError, match="out must be a torch.Tensor"):
+        head.loss([[0.0] * 6], y)
+
+
+def test_bin_offset_head_learns_a_target_from_a_feature():
+    torch.manual_seed(0)
+    x = 80 + 270 * torch.rand(2000, 1)
+    head = heads.BinOffsetHead(heads.bin_edges(80, 350, 10))
+    net = torch.nn.Sequential(torch.nn.Linear(1, 64), torch.nn.ReLU(), torch.nn.Linear(64, 20))
+    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+    for _ in range(600):
+        opt.zero_grad()
+        head.loss(net((x - 215) / 78), x).backward()
+        opt.step()
+    error = (head.predict(net((x - 215) / 78)) - x).abs().mean()
+    assert error < 6.0  # a bin is 27 wide: the offset reads well inside it

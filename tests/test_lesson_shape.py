@@ -38,6 +38,18 @@ def test_chapters_read_as_lessons():
     assert not stats["claims_over_limit"], stats["claims_over_limit"]
 
 
+def test_every_chapter_reads_as_a_lesson():
+    """Chapters written after the redesign (10 on) keep its limits: each chapter's median code cell <= 8
+    non-blank lines, none over 25, no notebook function over 10 lines, no claim over 3 lines; claim cells
+    <= 10% of the whole book's code."""
+    every = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    for path in every:
+        stats = lesson_stats.book_stats([path])
+        assert stats["median"] <= 8 and stats["longest"] <= 25, (path.name, stats["median"], stats["longest"])
+        assert not stats["notebook_functions_over_limit"] and not stats["claims_over_limit"], path.name
+    assert lesson_stats.book_stats(every)["claim_share"] <= 0.10
+
+
 def test_long_claims_are_seen():
     """Control: a claim spread over one argument per line is over the limit, a one-line claim is not."""
     spread = 'cl.claim(\n    "s",\n    v,\n    "<",\n    1,\n    control=c,\n)'

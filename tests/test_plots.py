@@ -245,3 +245,11 @@ def test_wrap_text_fits_the_page_and_keeps_short_lines(capsys):
         cl.report.wrap_text(3)
     with pytest.raises(ValueError, match="width"):
         cl.report.wrap_text("x", width=5)
+
+
+def test_plot_error_by_angle_draws_one_line_per_model_and_checks_lengths():
+    ax = cl.plots.plot_error_by_angle([0, 45, 90], {"a": [0.1, 0.5, 0.1], "b": [0.2, 0.1, 0.2]})
+    assert len(ax.lines) == 2 and ax.get_yscale() == "log" and ax.get_xlabel() and ax.get_ylabel()
+    plt.close("all")
+    with pytest.raises(ValueError, match="one value per angle"):
+        cl.plots.plot_error_by_angle([0, 45, 90], {"a": [0.1, 0.5]})
