@@ -213,19 +213,29 @@ def best_of(recipe: Recipe, data: tuple[torch.Tensor, torch.Tensor], seeds: Sequ
     return BestOf(runs, measures, min(range(len(runs)), key=scores.__getitem__))
 
 
-def print_scores(runs: Mapping[str, Scored], floor: float | None = None, fmt: str = "{:.3f}") -> None:
+def print_scores(runs: Mapping[str, Scored | Sequence[Scored]], floor: float | None = None, fmt: str = "{:.3f}",
+                 held_out: str = "validation") -> None:
     """Print scored runs (:func:`train_and_score`) as a table: MSE / Var(y) on the training and the
-    validation data, the gap between them (:attr:`Scored.gap`) and each model's parameter count;
-    ``floor`` (a noise floor in the same unit) adds a row to read the errors against."""
+    held-out data (its column named ``held_out``), the gap between them (:attr:`Scored.gap`) and
+    each model's parameter count. A row may hold several runs (one per initialisation): it shows
+    their means, the gap being the mean of the runs' gaps. ``floor`` (a noise floor in the same
+    unit) adds a row to read the errors against."""
     from .models import count_parameters
     from .report import print_table
 
-    if not isinstance(runs, Mapping) or not runs or not all(isinstance(r, Scored) for r in runs.values()):
+    rows = {}
+    for name, run in (runs.items() if isinstance(runs, Mapping) else ()):
+        group = [run] if isinstance(run, Scored) else list(run) if isinstance(run, Sequence) else []
+        if not group or not all(isinstance(r, Scored) for r in group):
+            raise TypeError(f"runs[{name!r}] must be a Scored or a non-empty list of them (what train_and_score "
+                            "returns)")
+        rows[name] = [mean([r.train for r in group]), mean([r.val for r in group]),
+                      f"{mean([r.gap for r in group]):.0%}", f"{count_parameters(group[0].model):,}"]
+    if not rows:
         raise TypeError("runs must be a non-empty dict of name -> Scored (what train_and_score returns)")
-    rows = {name: [r.train, r.val, f"{r.gap:.0%}", f"{count_parameters(r.model):,}"] for name, r in runs.items()}
     if floor is not None:
         rows["noise floor"] = [float(floor), float(floor), "", ""]
-    print_table(rows, ["train", "validation", "gap / validation", "parameters"], fmt)
+    print_table(rows, ["train", held_out, "gap / " + held_out, "parameters"], fmt)
 
 
 def average_runs(runs: Sequence[Mapping[str, Sequence[float]]]) -> dict[str, list[float]]:

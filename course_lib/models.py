@@ -214,6 +214,77 @@ class SmallResNet(nn.Module):
         return self.head(self.features(x))
 
 
+def _conv_bn_relu(c_in: int, c_out: int, kernel: int, dilation: int = 1) -> nn.Sequential:
+    """A ``kernel`` x ``kernel`` convolution (padded to keep the size) + batch norm + ReLU."""
+    pad = dilation * (kernel // 2)
+    return nn.Sequential(nn.Conv2d(c_in, c_out, kernel, padding=pad, dilation=dilation, bias=False),
+                         nn.BatchNorm2d(c_out), nn.ReLU())
+
+
+class InceptionBlock(nn.Module):
+    """Four parallel branches over the same input, concatenated (Szegedy et al., 2015): a 1x1
+    convolution, 1x1 then 3x3, 1x1 then 5x5, and 3x3 max-pooling then 1x1; ``width`` channels each.
+    The branches see 1, 3 and 5 pixels around each position at once: several scales per layer."""
+
+    def __init__(self, c_in: int, width: int) -> None:
+        super().__init__()
+        c_in, w = check_positive_int(c_in, "c_in"), check_positive_int(width, "width")
+        self.branches = nn.ModuleList([
+            _conv_bn_relu(c_in, w, 1),
+            nn.Sequential(_conv_bn_relu(c_in, w, 1), _conv_bn_relu(w, w, 3)),
+            nn.Sequential(_conv_bn_relu(c_in, w, 1), _conv_bn_relu(w, w, 5)),
+            nn.Sequential(nn.MaxPool2d(3, stride=1, padding=1), _conv_bn_relu(c_in, w, 1))])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Concatenate the four branches' outputs: (N, 4 * width, H, W)."""
+        return torch.cat([branch(x) for branch in self.branches], dim=1)
+
+
+class InceptionNet(nn.Module):
+    """A small Inception-style network (the dish question's follow-up, chapter 10): a 3x3 stem,
+    three :class:`InceptionBlock` with max-pooling between them, global average pooling and a
+    linear output. At ``width=4`` it has about half the small CNN's parameters at width 8."""
+
+    def __init__(self, image_size: int = 32, n_outputs: int = 1, width: int = 4, in_channels: int = 3) -> None:
+        super().__init__()
+        image_size, n_outputs, w, in_channels, _ = _check_cnn_args(image_size, n_outputs, width, in_channels, 0.0)
+        self.features = nn.Sequential(
+            _conv_bn_relu(in_channels, 2 * w, 3), InceptionBlock(2 * w, w), nn.MaxPool2d(2),
+            InceptionBlock(4 * w, 2 * w), nn.MaxPool2d(2), InceptionBlock(8 * w, 2 * w),
+            nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.head = nn.Linear(8 * w, n_outputs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Map images (N, C, H, W) to outputs (N, n_outputs)."""
+        return self.head(self.features(x))
+
+
+class MSDNet(nn.Module):
+    """A mixed-scale dense network (Pelt and Sethian, 2018), for a regression of the whole image:
+    ``depth`` layers of ``width`` channels each, every one a 3x3 convolution dilated by
+    ``1 + i % max_dilation`` over the image and *all* earlier layers' maps, at full resolution (no
+    pooling); then global average pooling of every map and a linear output. Few parameters, a
+    receptive field that grows with the dilations, every scale available to the output."""
+
+    def __init__(self, n_outputs: int = 1, width: int = 2, depth: int = 20, in_channels: int = 3,
+                 max_dilation: int = 8) -> None:
+        super().__init__()
+        n_outputs, width = check_positive_int(n_outputs, "n_outputs"), check_positive_int(width, "width")
+        depth, in_channels = check_positive_int(depth, "depth"), check_positive_int(in_channels, "in_channels")
+        max_dilation = check_positive_int(max_dilation, "max_dilation")
+        self.layers = nn.ModuleList(
+            _conv_bn_relu(in_channels + i * width, width, 3, dilation=1 + i % max_dilation) for i in range(depth))
+        self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.head = nn.Linear(in_channels + depth * width, n_outputs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Map images (N, C, H, W) to outputs (N, n_outputs)."""
+        maps = check_images(x, "x")
+        for layer in self.layers:
+            maps = torch.cat([maps, layer(maps)], dim=1)
+        return self.head(self.pool(maps))
+
+
 class CoordConvNet(nn.Module):
     """A CoordConv regressor of a position (chapter 7): a 3x3 convolution finds the object, the
     coordinate channels are appended to its feature maps (:class:`course_lib.heads.CoordChannels`),

@@ -60,3 +60,16 @@ def test_gap_and_print_scores(capsys):
     assert out[2].split() == ["noise", "floor", "0.25", "0.25"]
     with pytest.raises(TypeError, match="runs"):
         cl.experiments.print_scores({"small": (1.0, 2.0)})
+
+
+def test_print_scores_shows_the_means_of_several_runs(capsys):
+    """A row of several runs (one per initialisation) shows their mean scores and their mean gap."""
+    runs = [cl.experiments.train_and_score(recipe(), (X[:48], Y[:48]), (X[48:], Y[48:]), seed=s) for s in (1, 2)]
+    cl.experiments.print_scores({"two": runs}, fmt="{:.4f}", held_out="test")
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split() == ["train", "test", "gap", "/", "test", "parameters"]
+    mean_gap = (runs[0].gap + runs[1].gap) / 2
+    assert out[1].split()[1:4] == [f"{(runs[0].train + runs[1].train) / 2:.4f}",
+                                   f"{(runs[0].val + runs[1].val) / 2:.4f}", f"{mean_gap:.0%}"]
+    with pytest.raises(TypeError, match="runs\\['none'\\]"):
+        cl.experiments.print_scores({"none": []})

@@ -73,3 +73,31 @@ def test_small_resnet_shapes_depth_and_errors():
         cl.models.ResidualBlock(4, 4, stride=3)
     with pytest.raises(ValueError, match="image_size"):
         cl.models.SmallResNet(12)
+
+
+def test_inception_net_shapes_branches_and_errors():
+    model = cl.models.InceptionNet(16, 2, width=4, in_channels=1)
+    assert model(torch.rand(5, 1, 16, 16)).shape == (5, 2)
+    block = cl.models.InceptionBlock(6, 3)
+    assert block(torch.rand(2, 6, 8, 8)).shape == (2, 12, 8, 8)  # four branches of 3 channels, same size
+    kernels = sorted({m.kernel_size for m in block.modules() if isinstance(m, torch.nn.Conv2d)})
+    assert kernels == [(1, 1), (3, 3), (5, 5)]  # three scales in one layer
+    assert cl.count_parameters(cl.models.InceptionNet(16, 1, width=4)) < cl.count_parameters(cl.SmallCNN(16, 1, width=8))
+    with pytest.raises(ValueError, match="width"):
+        cl.models.InceptionNet(16, width=0)
+    with pytest.raises(ValueError, match="image_size"):
+        cl.models.InceptionNet(12)
+
+
+def test_msd_net_keeps_every_map_and_dilates():
+    model = cl.models.MSDNet(n_outputs=1, width=4, depth=10, in_channels=3, max_dilation=5)
+    assert model(torch.rand(3, 3, 16, 16)).shape == (3, 1)
+    assert model(torch.rand(3, 3, 20, 12)).shape == (3, 1)  # any image size: no pooling until the end
+    dilations = [layer[0].dilation[0] for layer in model.layers]
+    assert dilations == [1, 2, 3, 4, 5, 1, 2, 3, 4, 5]
+    assert [layer[0].in_channels for layer in model.layers][:3] == [3, 7, 11]  # dense: all earlier maps
+    assert model.head.in_features == 3 + 10 * 4
+    with pytest.raises(ValueError, match="depth"):
+        cl.models.MSDNet(depth=0)
+    with pytest.raises(ValueError, match="x must have shape"):
+        model(torch.rand(3, 16, 16))
