@@ -238,3 +238,12 @@ def test_every_exercise_is_a_kind_or_has_a_checker_and_a_hint():
     for ex in cl.exercises.EXERCISES.values():
         assert isinstance(ex, Exercise) and ex.hint.strip()
         assert type(ex) is not Exercise or callable(ex.checker)
+
+
+def test_exercise_10_1_accepts_either_variance_and_refuses_the_standard_deviation():
+    """Var(y) with or without Bessel's correction differ by 1/N: both answers are right; MSE x std is not."""
+    import course_lib as cl
+
+    biased = lambda mse_std, y: float((mse_std * y.double().var(unbiased=False)) ** 0.5)  # noqa: E731
+    assert cl.check("10.1", biased, verbose=False).ok
+    assert not cl.check("10.1", lambda mse_std, y: float(mse_std * y.double().std()), verbose=False).ok
