@@ -3,12 +3,15 @@
     .venv/bin/python benchmarks/time_make_test.py          # clones HEAD into a temporary folder
 
 The budget (issue: one execution per chapter) is the sum of the chapters' fast execution times
-plus 3 minutes of 2-core time. The 3 minutes are those of the machine on the day of the reference
+plus ``REST`` (6 minutes) of 2-core time for the rest of the suite. It was 3 minutes until 2026-12-03,
+when a fresh clone on a host at about the reference speed measured the rest of the suite (book
+build, browser and accessibility checks in both themes, PDF, nbval, the Colab path) at about 330 s:
+the checks added since the 2026-11-27 record had outgrown it. The minutes are those of the machine on the day of the reference
 benchmark (``benchmarks/results-cpu.json``, ``cl.fit`` at its training rate in images per second):
 the same 2-core machine has run up to about 3x slower on other days, which stretches the chapters
 (their own measured times, in the budget) and the rest of the suite alike. So the host's rate is
 measured in the clone just before and just after ``make test`` (``benchmarks/run.py``'s
-``fit_overhead``), and the 3 minutes are scaled by the reference rate over the host's mean rate
+``fit_overhead``), and the minutes are scaled by the reference rate over the host's mean rate
 when the host is slower (never shortened when it is faster); both rates go into the record.
 
 The clone starts with no ``.venv`` and no ``_build``: ``make setup`` (creating the
@@ -28,6 +31,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+REST = 360  # seconds of the reference machine for everything in make test but the chapters' executions
 OUT = ROOT / "benchmarks" / "make_test_time.json"
 sys.path.insert(0, str(ROOT))
 from tools import seed_sweep  # noqa: E402  (the one measurement of the host's rate, and the reference's)
@@ -69,7 +73,7 @@ def main() -> int:
     reference = json.loads(REFERENCE.read_text())
     ref_rate = seed_sweep.reference_rate()
     slowdown = round(max(1.0, ref_rate / (sum(rates) / len(rates))), 2)
-    budget = sum(chapters.values()) + 180 * slowdown
+    budget = sum(chapters.values()) + REST * slowdown
     record = {
         "commit": commit, "date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
         "setup_seconds": round(setup_seconds), "make_test_seconds": round(total), "passed": result.returncode == 0,
@@ -79,7 +83,7 @@ def main() -> int:
         "within_budget": total <= budget,
         "doc": "in a fresh clone: make setup (the environment from the lock, once per machine), then make test, "
                "timed apart; budget for make test = sum of the chapters' fast execution times (each executed once) "
-               "+ 180 s x slowdown, slowdown = max(1, reference fit rate / the host's mean fit rate before and "
+               f"+ {REST} s x slowdown, slowdown = max(1, reference fit rate / the host's mean fit rate before and "
                "after make test)",
     }
     OUT.write_text(json.dumps(record, indent=1) + "\n")

@@ -50,7 +50,7 @@ def test_chapter_times_refuses_an_unknown_chapter_before_running_any():
 def test_make_test_ran_once_per_chapter_within_its_budget():
     """benchmarks/time_make_test.py timed make test in a fresh clone: it passed, every chapter was
     executed (once: the book build then executes nothing, tests/conftest.py asserts it), and it took
-    at most the chapters' own times plus three minutes."""
+    at most the chapters' own times plus six minutes (benchmarks/time_make_test.py's REST)."""
     import json
     import os
 
@@ -64,5 +64,6 @@ def test_make_test_ran_once_per_chapter_within_its_budget():
     rates = record["host_fit_images_per_s"]
     assert len(rates) == 2 and min(rates) > 0
     assert record["slowdown"] == round(max(1.0, record["reference_fit_images_per_s"] / (sum(rates) / 2)), 2)
-    assert record["budget_seconds"] == round(sum(record["chapter_seconds"].values()) + 180 * record["slowdown"])
+    rest = 360  # benchmarks/time_make_test.py's REST
+    assert record["budget_seconds"] == round(sum(record["chapter_seconds"].values()) + rest * record["slowdown"])
     assert record["make_test_seconds"] <= record["budget_seconds"], record
