@@ -37,7 +37,7 @@ from .models import SmallCNN, count_parameters, init_output_bias, predict
 from .plots import plot_learning_curves, plot_pred_vs_target, show_images
 from .train import fit
 
-__version__ = "0.7.0"  # bump it with the API; Colab installs the commit pinned in pyproject.toml
+__version__ = "0.7.1"  # bump it with the API; Colab installs the commit pinned in pyproject.toml
 
 __all__ = [
     "Recipe",

@@ -261,15 +261,22 @@ def invariance_error(model: nn.Module, x: torch.Tensor, elements: tuple[int, ...
 
 
 def error_by_rotation(model: nn.Module | Sequence[nn.Module], x: torch.Tensor, y: torch.Tensor,
-                      degrees: Sequence[float]) -> list[float]:
+                      degrees: Sequence[float], predict: Callable[[nn.Module, torch.Tensor], torch.Tensor] | None = None
+                      ) -> list[float]:
     """MSE on ``x`` turned by each angle of ``degrees`` (see :func:`course_lib.augment.rotate`), over
     Var(y): one number per angle, in the unit of a standardised target. ``model`` may be a list of
     models (runs from several initialisations): the result is then their mean. For a target that
     does not change when the image turns (a dish's concentration), any rise above the 0-degree
-    value is the model's, or the resampling's."""
+    value is the model's, or the resampling's. ``predict(model, images)`` reads the model
+    (default :func:`course_lib.models.predict`; e.g. :func:`course_lib.augment.tta_predict`, the
+    average over the 8 D4 transforms of each turned image)."""
     from .augment import rotate
-    from .models import predict
+    from .models import predict as plain_predict
 
+    if predict is None:
+        predict = plain_predict
+    elif not callable(predict):
+        raise TypeError(f"predict must be a function predict(model, images), got {type(predict).__name__}")
     models = [model] if isinstance(model, nn.Module) else list(model) if isinstance(model, Sequence) else []
     if not models or not all(isinstance(m, nn.Module) for m in models):
         raise TypeError("model must be a torch.nn.Module or a non-empty list of them")

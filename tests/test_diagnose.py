@@ -187,3 +187,19 @@ def test_error_by_rotation_is_flat_for_an_invariant_model_and_averages_models():
         diagnose.error_by_rotation(MeanPixel(), x, y, [])
     with pytest.raises(ValueError, match="NaN"):
         diagnose.error_by_rotation(MeanPixel(), x, y * float("nan"), [0])
+
+
+def test_error_by_rotation_reads_the_model_with_the_predict_it_is_given():
+    from course_lib import augment
+
+    g = torch.Generator().manual_seed(1)
+    x, y = torch.rand(40, 1, 8, 8, generator=g), torch.rand(40, 1, generator=g)
+    net = nn.Sequential(nn.Flatten(), nn.Linear(64, 1))  # not invariant to quarter turns
+    plain = diagnose.error_by_rotation(net, x, y, [0, 90])
+    averaged = diagnose.error_by_rotation(net, x, y, [0, 90], predict=augment.tta_predict)
+    assert plain[0] != pytest.approx(plain[1])  # the plain model changes under a quarter turn
+    assert averaged[0] == pytest.approx(averaged[1])  # averaged over D4 it cannot
+    perfect = diagnose.error_by_rotation(net, x, y, [0], predict=lambda m, xs: 0 * m(xs) + y)
+    assert perfect == [0.0]
+    with pytest.raises(TypeError, match="predict must be"):
+        diagnose.error_by_rotation(net, x, y, [0], predict="tta")
