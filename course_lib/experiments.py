@@ -136,14 +136,16 @@ class Scored(NamedTuple):
 
 def train_and_score(recipe: Recipe, data: tuple[torch.Tensor, torch.Tensor],
                     val: tuple[torch.Tensor, torch.Tensor], *, model: Mapping[str, Any] | None = None,
-                    **changes: Any) -> Scored:
+                    monitor: bool = True, **changes: Any) -> Scored:
     """``recipe.train(data, val, model=model, **changes)``, scored in units of Var(y): the MSE of
     the trained model (eval mode) on ``data`` and on ``val`` over the variance of ``data``'s
     targets (averaged over the columns of (N, k) targets), so that a plateau's height reads
     directly against a label-noise floor in the same unit (chapter 9).
 
     ``changes`` are fit's options for this run, or ``make_model``, ``scaled`` and ``seed`` (as in
-    :meth:`Recipe.but`); ``model`` holds the arguments of ``make_model``.
+    :meth:`Recipe.but`); ``model`` holds the arguments of ``make_model``. With ``monitor=False``
+    the run is not evaluated on ``val`` after every epoch (its history has no validation curve),
+    only scored on it at the end: the same model, faster on a large ``val``.
     """
     from .models import predict
     from .train import _check_data
@@ -154,7 +156,9 @@ def train_and_score(recipe: Recipe, data: tuple[torch.Tensor, torch.Tensor],
         raise ValueError("val must be a pair (x, y): the run is scored on it")
     x_val, y_val = _check_data(val, "val")
     own = {k: changes.pop(k) for k in ("make_model", "scaled", "seed") if k in changes}
-    trained = recipe.but(**own).train(data, (x_val, y_val), model=model, **changes)
+    if not isinstance(monitor, bool):
+        raise TypeError(f"monitor must be True or False, got {monitor!r}")
+    trained = recipe.but(**own).train(data, (x_val, y_val) if monitor else None, model=model, **changes)
     var = data[1].double().var(dim=0).mean()
     device = next(trained.model.parameters()).device
     scores = [float(((predict(trained.model, x, device=device).to(y.device).double() - y.double()) ** 2).mean()

@@ -73,3 +73,13 @@ def test_print_scores_shows_the_means_of_several_runs(capsys):
                                    f"{(runs[0].val + runs[1].val) / 2:.4f}", f"{mean_gap:.0%}"]
     with pytest.raises(TypeError, match="runs\\['none'\\]"):
         cl.experiments.print_scores({"none": []})
+
+
+def test_without_monitoring_the_same_model_is_scored_and_no_validation_curve_kept():
+    """monitor=False trains the same model (validation never changes training) and scores it the same way."""
+    watched = cl.experiments.train_and_score(recipe(), (X[:48], Y[:48]), (X[48:], Y[48:]))
+    quiet = cl.experiments.train_and_score(recipe(), (X[:48], Y[:48]), (X[48:], Y[48:]), monitor=False)
+    assert (quiet.train, quiet.val) == (watched.train, watched.val)
+    assert len(quiet.history.val_loss) == 0 and len(watched.history.val_loss) == 2
+    with pytest.raises(TypeError, match="monitor"):
+        cl.experiments.train_and_score(recipe(), (X, Y), (X, Y), monitor="no")
