@@ -161,6 +161,12 @@ class BinOffsetHead(BinnedHead):
         offset = offsets.gather(1, k).clamp(0, 1)
         return low[k] + (high - low)[k] * offset
 
+    def most_probable(self, out: torch.Tensor) -> torch.Tensor:
+        """The centre of the most probable bin, its offset ignored, (N, 1): the same run read as an
+        arg-max (``out`` holds the K logits, then the K offsets)."""
+        logits, _ = self._split(out)
+        return super().most_probable(logits)
+
     @property
     def loss_fn(self) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
         """:meth:`loss` as a loss for :func:`course_lib.train.fit` (outputs (N, 2K) for targets (N, 1))."""

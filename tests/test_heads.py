@@ -125,6 +125,10 @@ def test_bin_offset_head_reads_the_bin_and_the_offset_inside_it():
     # logits pick bins 1 and 2; offsets 0.5 and 1.7 (kept inside the bin: 1.0)
     out = torch.tensor([[0.0, 9.0, 0.0, 0.0, 0.5, 0.0], [0.0, 0.0, 9.0, 0.0, 0.0, 1.7]])
     assert torch.allclose(head.predict(out), torch.tensor([[97.0 + 13.5], [151.0]]))
+    # read without the offsets: the centres of the same bins
+    assert torch.allclose(head.most_probable(out), torch.tensor([[110.5], [137.5]]))
+    with pytest.raises(ValueError, match="6 columns"):
+        head.most_probable(out[:, :3])
     # the loss is lowest when the logits pick the target's bin and its offset is where the target sits
     y = torch.tensor([[110.5], [151.0]])
     right = torch.tensor([[0.0, 20.0, 0.0, 0.0, 0.5, 0.0], [0.0, 0.0, 20.0, 0.0, 0.0, 1.0]])
