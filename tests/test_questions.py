@@ -43,3 +43,16 @@ def test_a_changed_claim_changes_the_page_or_stops_it():
         mq.render(line, {})
     with pytest.raises(ValueError, match="states no claim"):
         mq.render(f"{{{{asserted {chapter} | a claim nobody states}}}}", _one_claim_record(chapter, statement))
+
+
+def test_the_page_shows_each_claims_margin_in_seed_to_seed_deviations_and_flags_a_thin_one():
+    chapter = "01_datasets_and_metrics"
+    statement = sorted(mq.stated_claims(chapter))[0]
+    line = f"| point | {{{{asserted {chapter} | {statement}}}}} |"
+    sound = mq.render(line, _one_claim_record(chapter, statement, worst_margin=0.2, std=0.05))
+    assert "worst 0.3 against < 0.5, margin 4.0 sd; control" in sound
+    thin = mq.render(line, _one_claim_record(chapter, statement, worst_margin=0.2, std=0.1))
+    assert "margin 2.0 sd (thin)" in thin
+    record = _one_claim_record(chapter, statement, worst_margin=0.2, std=0.1)
+    record[chapter]["calibrated_tests"] = {statement: 0.001}
+    assert "a test at level 0.001" in mq.render(line, record) and "(thin)" not in mq.render(line, record)

@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "book" / "questions.template"
 PAGE = ROOT / "book" / "questions.md"
 RECORD = ROOT / "benchmarks" / "seed_sweep.json"
+THIN_SD = 3.0  # a worst margin under this many seed-to-seed standard deviations is thin
 PLACEHOLDER = re.compile(r"\{\{\s*(asserted|measured|not tested)\s*(?:([0-9][0-9a-z_]*)\s*\|\s*([^}]+?))?\s*\}\}")
 HEADER = ("<!-- Written by tools/make_questions.py from book/questions.template and "
           "benchmarks/seed_sweep.json: edit those, not this page. -->\n")
@@ -58,6 +59,7 @@ def verdict(kind: str, chapter: str | None, statement: str | None, record: dict)
     if statement not in stated_claims(chapter):
         raise ValueError(f"{chapter} states no claim '{statement}'")
     c = record.get(chapter, {}).get("claims", {}).get(statement)
+    tests = record.get(chapter, {}).get("calibrated_tests", {})
     if c is None:
         raise ValueError(f"the seed sweep has no record of {chapter} | '{statement}' (run tools/seed_sweep.py)")
     if c["failed_seeds"]:
@@ -66,7 +68,26 @@ def verdict(kind: str, chapter: str | None, statement: str | None, record: dict)
         raise ValueError(f"{chapter} | '{statement}': no control recorded, or its control held")
     shown = statement.replace("|", "\\|")  # the page's tables split cells at a bare |
     return (f"**Asserted**: {shown} ({c['seeds']} seeds; worst {_show(c['worst_value'])} against "
-            f"{c['op']} {_show(c['bound'])}; control nearest the bound {_show(c['control_best_value'])})")
+            f"{c['op']} {_show(c['bound'])}{_margin(c, tests.get(statement))}; control nearest the bound "
+            f"{_show(c['control_best_value'])})")
+
+
+def _margin(claim: dict, level: float | None = None) -> str:
+    """How far the worst value sits inside the bound, in seed-to-seed standard deviations of the
+    claim's value: ", margin 4.3 sd", with "thin" below 3 (a claim that may fail on a seed not yet
+    tried). Empty where the record holds no spread: one seed, or a value that never varies.
+
+    A claim that a statistical test does not fire on data that has no effect (a p-value above the
+    test's cut) fails on a fresh seed with the probability ``level`` the test was built for, whatever
+    the spread of its p-values: the record lists such claims under ``calibrated_tests`` with that
+    level, and the page says so instead."""
+    if level is not None:
+        return f", a test at level {level:g}: by construction it fails on at most {level:.1%} of seeds"
+    std, margin = claim.get("std"), claim.get("worst_margin")
+    if not std or margin is None or margin != margin:
+        return ""
+    sds = margin / std
+    return f", margin {sds:.1f} sd" + (" (thin)" if sds < THIN_SD else "")
 
 
 def render(template: str, record: dict) -> str:
