@@ -91,6 +91,42 @@ def reference_rate() -> float:
     return float(json.loads(REFERENCE.read_text())["fit_vs_hand_loop"]["cpu"]["fit_images_per_s"])
 
 
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (Linux's /proc; none elsewhere)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _exit_with_parent() -> None:
+    """Pool initializer: when the sweep that started this worker dies, kill the worker's kernels and exit.
+
+    Without it, killing a sweep leaves its workers and their kernels running to the end of their
+    chapters, taking the CPU from whatever runs next."""
+    import signal
+    import threading
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(2)
+        for child in _children(os.getpid()):
+            try:
+                os.kill(child, signal.SIGKILL)
+            except OSError:
+                pass
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def run_once(path: Path, seed: int, timeout: int = 1800, threads: int | None = None, size: str = "fast",
              measure_host: bool = False) -> dict:
     """Execute one chapter with one seed; return its claims, errors and run time.
@@ -236,7 +272,8 @@ def main() -> int:
             if seed not in results.get(path.stem, {}).get("seeds", [])]
     threads = max(1, (os.cpu_count() or 1) // args.jobs) if args.jobs > 1 else None
     measure_host = args.size == "full" if args.host_rate is None else args.host_rate
-    with ProcessPoolExecutor(max_workers=args.jobs, mp_context=get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=args.jobs, mp_context=get_context("spawn"),
+                             initializer=_exit_with_parent) as pool:
         futures = {pool.submit(run_once, path, seed, args.timeout, threads, args.size, measure_host): (path, seed)
                    for path, seed in jobs}
         for future in as_completed(futures):
