@@ -1,5 +1,6 @@
 """Batched data augmentation in plain torch (any device, no torchvision), the dihedral group D4,
-test-time augmentation, and a D4-invariant model.
+test-time augmentation, and a D4-invariant model (:class:`course_lib.models.RotationPooled` pools
+over finer rotation groups).
 
 An augmentation is a function ``augment(x, generator) -> x`` on a batch (N, C, H, W) of images
 in [0, 1]; :func:`course_lib.fit` calls it on every training batch.
@@ -215,3 +216,4 @@ class D4Invariant(nn.Module):
         copies = torch.cat([d4_transform(x, e) for e in range(8)])
         feats = self.features(copies)
         return self.head(feats.reshape(8, n, *feats.shape[1:]).mean(0))
+

@@ -170,6 +170,38 @@ class VGGLike(nn.Module):
         return self.head(self.features(x))
 
 
+class RotationPooled(nn.Module):
+    """A model pooled over ``turns`` rotations: one shared ``features`` network
+    applied to copies of the input turned by 0, 360/turns, 2*360/turns, ...
+    degrees (:func:`course_lib.augment.rotate`), features averaged over the
+    copies, then ``head``.
+
+    A turn that maps the copies onto each other without resampling (a quarter
+    turn, for ``turns`` a multiple of 4) leaves its output unchanged. Any other
+    turn of the group resamples every copy (bilinear): the copies of a turned
+    image are then blurred versions of the copies of the original, so the
+    invariance holds only as far as the network ignores that blur.
+    """
+
+    def __init__(self, features: nn.Module, head: nn.Module, turns: int = 8) -> None:
+        super().__init__()
+        if not isinstance(features, nn.Module) or not isinstance(head, nn.Module):
+            raise TypeError("features and head must be torch.nn.Module instances")
+        self.features, self.head = features, head
+        self.turns = check_positive_int(turns, "turns", minimum=2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Map images (N, C, H, W) to outputs, pooling the features of the
+        turned copies."""
+        from .augment import rotate  # (augment imports this module)
+
+        check_images(x, "x")
+        n, step = x.shape[0], 360 / self.turns
+        turned = [rotate(x, k * step) if k else x for k in range(self.turns)]
+        feats = self.features(torch.cat(turned))
+        return self.head(feats.reshape(self.turns, n, *feats.shape[1:]).mean(0))
+
+
 class ResidualBlock(nn.Module):
     """Two 3x3 conv + batch norm layers whose output is added to the block's input (He et al.):
     ``relu(x + F(x))``. With ``stride=2`` the block halves the image and a 1x1 convolution

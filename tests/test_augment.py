@@ -141,3 +141,21 @@ def test_random_rotation_turns_each_image_by_its_own_angle():
     x = torch.rand(4, 1, 8, 8, generator=torch.Generator().manual_seed(2))
     turned = augment.random_rotation(180)(x, torch.Generator().manual_seed(3))
     assert turned.shape == x.shape and not torch.allclose(turned, x)
+
+
+def test_rotation_pooled_model_is_invariant_to_quarter_turns_only():
+    torch.manual_seed(0)
+    net = cl.SmallCNN(16, 1, width=4, batch_norm=False)
+    pooled = cl.models.RotationPooled(net.features, net.head, turns=8).eval()
+    x = _images(4, 16)
+    with torch.no_grad():
+        base = pooled(x)
+        assert base.shape == (4, 1)
+        quarter = pooled(torch.rot90(x, 1, dims=(-2, -1)))
+        eighth = pooled(augment.rotate(x, 45))  # resampled: not the same copies
+    assert float(((quarter - base).abs() / base.abs()).max()) < 1e-4
+    assert float(((eighth - base).abs() / base.abs()).max()) > 1e-3
+    with pytest.raises(ValueError, match="turns"):
+        cl.models.RotationPooled(net.features, net.head, turns=1)
+    with pytest.raises(TypeError, match="features"):
+        cl.models.RotationPooled("f", net.head)
