@@ -138,3 +138,21 @@ def test_merge_records_the_control_and_fails_a_claim_whose_control_held():
     results["01_x"]["claims"]["old"] = {**c, "failed_seeds": [], "control_held_seeds": []}
     del results["01_x"]["claims"]["old"]["control_values"]
     assert "NO CONTROL" in sweep.summary(results)
+
+
+def test_a_sweeps_workers_find_their_kernels_to_kill():
+    """A worker whose sweep died kills the processes it started (its kernels): it finds them by parent."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    if not Path("/proc").is_dir():
+        pytest.skip("no /proc on this system")
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert child.pid in sweep._children(os.getpid())
+        assert os.getpid() not in sweep._children(os.getpid())
+    finally:
+        child.kill()
+        child.wait()
