@@ -216,4 +216,3 @@ class D4Invariant(nn.Module):
         copies = torch.cat([d4_transform(x, e) for e in range(8)])
         feats = self.features(copies)
         return self.head(feats.reshape(8, n, *feats.shape[1:]).mean(0))
-
