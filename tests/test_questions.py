@@ -56,3 +56,26 @@ def test_the_page_shows_each_claims_margin_in_seed_to_seed_deviations_and_flags_
     record = _one_claim_record(chapter, statement, worst_margin=0.2, std=0.1)
     record[chapter]["calibrated_tests"] = {statement: 0.001}
     assert "a test at level 0.001" in mq.render(line, record) and "(thin)" not in mq.render(line, record)
+
+
+def test_a_count_claim_shows_its_failure_rate_and_is_thin_when_it_may_fail():
+    """A count that must reach 1: binomial arithmetic, and a control (counts that sit near 0) that is
+    thin where counts far from 0 are not."""
+    rate, model = mq.count_failure_rate([6.0, 6.0, 6.0, 6.0], ">=", 1, 12)
+    assert model == "binomial" and abs(rate - 0.5**12) < 1e-12  # p = 1/2: none of 12 is 1/4096
+    assert mq.count_failure_rate([2.0, 2.0, 2.0, 2.0], ">", 1, 12)[0] > mq.count_failure_rate([2.0] * 4, ">=", 1, 12)[0]
+    spread, model = mq.count_failure_rate([0.0, 12.0, 6.0, 6.0, 1.0, 11.0], ">=", 1, 12)
+    assert model == "beta-binomial" and spread > 0.5**12  # runs of a seed that go together fail more often
+    assert mq.count_failure_rate([3.0, 9.0, 30.0, 12.0], ">=", 1, None)[1] == "negative binomial"
+    chapter = "01_datasets_and_metrics"
+    statement = sorted(mq.stated_claims(chapter))[0]
+    line = f"| point | {{{{asserted {chapter} | {statement}}}}} |"
+    for values, thin in (([1.0, 2.0, 1.0, 3.0, 2.0], True), ([9.0, 10.0, 11.0, 10.0, 12.0], False)):
+        record = _one_claim_record(chapter, statement, worst_margin=0.0, std=1.0)
+        record[chapter]["claims"][statement].update(op=">=", bound=1.0, values=dict(enumerate(values)))
+        record[chapter]["count_claims"] = {statement: 12}
+        page = mq.render(line, record)
+        assert "a count of 12 runs: fails on" in page and "sd" not in page.split("fails on")[1]
+        assert ("(thin)" in page) is thin, page
+    with pytest.raises(ValueError, match="count claim"):
+        mq.count_failure_rate([1.0, 2.0], "<", 1, 12)

@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
+import statistics
 import sys
 from pathlib import Path
 
@@ -32,6 +34,9 @@ TEMPLATE = ROOT / "book" / "questions.template"
 PAGE = ROOT / "book" / "questions.md"
 RECORD = ROOT / "benchmarks" / "seed_sweep.json"
 THIN_SD = 3.0  # a worst margin under this many seed-to-seed standard deviations is thin
+# the share of seeds a claim held by 3 sd of a normal spread fails on: a count claim whose estimated
+# failure rate is larger is thin
+THIN_RATE = 0.5 * math.erfc(THIN_SD / math.sqrt(2))
 PLACEHOLDER = re.compile(r"\{\{\s*(asserted|measured|not tested)\s*(?:([0-9][0-9a-z_]*)\s*\|\s*([^}]+?))?\s*\}\}")
 HEADER = ("<!-- Written by tools/make_questions.py from book/questions.template and "
           "benchmarks/seed_sweep.json: edit those, not this page. -->\n")
@@ -60,6 +65,7 @@ def verdict(kind: str, chapter: str | None, statement: str | None, record: dict)
         raise ValueError(f"{chapter} states no claim '{statement}'")
     c = record.get(chapter, {}).get("claims", {}).get(statement)
     tests = record.get(chapter, {}).get("calibrated_tests", {})
+    counts = record.get(chapter, {}).get("count_claims", {})
     if c is None:
         raise ValueError(f"the seed sweep has no record of {chapter} | '{statement}' (run tools/seed_sweep.py)")
     if c["failed_seeds"]:
@@ -68,11 +74,43 @@ def verdict(kind: str, chapter: str | None, statement: str | None, record: dict)
         raise ValueError(f"{chapter} | '{statement}': no control recorded, or its control held")
     shown = statement.replace("|", "\\|")  # the page's tables split cells at a bare |
     return (f"**Asserted**: {shown} ({c['seeds']} seeds; worst {_show(c['worst_value'])} against "
-            f"{c['op']} {_show(c['bound'])}{_margin(c, tests.get(statement))}; control nearest the bound "
+            f"{c['op']} {_show(c['bound'])}{_margin(c, tests.get(statement), counts.get(statement, False))}; control "
+            f"nearest the bound "
             f"{_show(c['control_best_value'])})")
 
 
-def _margin(claim: dict, level: float | None = None) -> str:
+def count_failure_rate(values: list[float], op: str, bound: float, trials: int | None) -> tuple[float, str]:
+    """The estimated share of fresh seeds on which a count claim (``value >= bound`` or ``value > bound``)
+    fails, and the model it comes from, fitted by moments to the recorded ``values``: of ``trials``
+    runs per seed, a binomial, or a beta-binomial where the counts vary more from seed to seed than a
+    binomial's (the runs of one seed share its data); with no fixed number of trials, a Poisson, or a
+    negative binomial where they vary more. A standard deviation says little about a count whose worst
+    value sits on its bound (one collapse of twelve is enough), its failure rate does."""
+    if op not in (">=", ">") or len(values) < 2:
+        raise ValueError(f"a count claim is 'value >= bound' over at least 2 seeds, got {op!r} over {len(values)}")
+    below = math.floor(bound) + (op == ">") if bound == int(bound) else math.ceil(bound)  # fails below this count
+    mean, var = statistics.fmean(values), statistics.variance(values)
+    if trials:
+        p = mean / trials
+        spread = trials * p * (1 - p)
+        if var <= spread or p in (0.0, 1.0):
+            return sum(math.comb(trials, k) * p**k * (1 - p) ** (trials - k) for k in range(below)), "binomial"
+        rho = (var / spread - 1) / (trials - 1)  # the runs' correlation within a seed
+        if rho >= 1:
+            raise ValueError("the counts vary more than a beta-binomial allows: record more seeds")
+        a, b = p * (1 / rho - 1), (1 - p) * (1 / rho - 1)
+        lbeta = lambda u, v: math.lgamma(u) + math.lgamma(v) - math.lgamma(u + v)  # noqa: E731
+        return sum(math.exp(math.log(math.comb(trials, k)) + lbeta(k + a, trials - k + b) - lbeta(a, b))
+                   for k in range(below)), "beta-binomial"
+    if var <= mean:
+        return sum(math.exp(-mean) * mean**k / math.factorial(k) for k in range(below)), "Poisson"
+    r = mean * mean / (var - mean)
+    q = r / (r + mean)
+    return sum(math.exp(math.lgamma(k + r) - math.lgamma(r) - math.lgamma(k + 1) + r * math.log(q)
+                        + k * math.log(1 - q)) for k in range(below)), "negative binomial"
+
+
+def _margin(claim: dict, level: float | None = None, trials: int | None | bool = False) -> str:
     """How far the worst value sits inside the bound, in seed-to-seed standard deviations of the
     claim's value: ", margin 4.3 sd", with "thin" below 3 (a claim that may fail on a seed not yet
     tried). Empty where the record holds no spread: one seed, or a value that never varies.
@@ -80,9 +118,20 @@ def _margin(claim: dict, level: float | None = None) -> str:
     A claim that a statistical test does not fire on data that has no effect (a p-value above the
     test's cut) fails on a fresh seed with the probability ``level`` the test was built for, whatever
     the spread of its p-values: the record lists such claims under ``calibrated_tests`` with that
-    level, and the page says so instead."""
+    level, and the page says so instead.
+
+    A count that must reach a bound (some of 12 runs collapse) is listed under ``count_claims`` with
+    its number of runs per seed (null: no fixed number), and the page gives its estimated failure
+    rate (:func:`count_failure_rate`), thin above the rate a 3 sd margin allows."""
     if level is not None:
         return f", a test at level {level:g}: by construction it fails on at most {level:.1%} of seeds"
+    if trials is not False:
+        values = list(claim["values"].values())
+        rate, model = count_failure_rate(values, claim["op"], claim["bound"], trials)
+        of = f" of {trials} runs" if trials else ""
+        shown = "under 0.01%" if rate < 1e-4 else f"about {100 * rate:.2g}%"
+        return (f", a count{of}: fails on {shown} of seeds ({model} fit to the {len(values)} counts)"
+                + (" (thin)" if rate > THIN_RATE else ""))
     std, margin = claim.get("std"), claim.get("worst_margin")
     if not std or margin is None or margin != margin:
         return ""
